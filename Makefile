@@ -1,0 +1,125 @@
+# kaeri - plain Makefile (STYLE.md section 9).
+#
+#   make            debug build: emulator/kaeri
+#   make test       AddressSanitizer + UBSan build in build/asan, every test
+#   make run        kaeri serve on fixtures/default.json
+#   make demo       start kaeri, sign alice in, print her tokens, stop
+#   make bench      benchmark programs (build/release)
+#   make fuzz       libFuzzer targets with clang
+#
+# Objects live in build/<config>/, one folder per configuration, with -MMD
+# dependencies. V=1 shows the commands.
+
+CC      ?= cc
+STD      = -std=c11 -D_DEFAULT_SOURCE
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wold-style-definition -Wpointer-arith \
+           -Wwrite-strings -Wvla -Wformat=2 -Wundef -Wimplicit-fallthrough
+SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+PKGS     = libmicrohttpd jansson openssl zlib
+TEST_PKGS = cmocka libcurl
+
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+# pkg-config is read lazily: on a machine without the packages yet, the
+# deps step below runs first and installs them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+EMU_SRCS  = $(wildcard emulator/*.c)
+LIB_SRCS  = $(filter-out emulator/main.c,$(EMU_SRCS))
+SUPPORT_SRCS = $(wildcard tests/support/*.c)
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+WIRE_SRCS = $(wildcard tests/wire/test_*.c)
+HEADERS   = $(wildcard emulator/*.h)
+
+# Per-configuration flags.
+debug_CFLAGS   = -g -O1
+asan_CFLAGS    = -g -O1 $(SAN)
+asan_LDFLAGS   = $(SAN)
+release_CFLAGS = -O2 -DNDEBUG_KEEP_ASSERTS
+
+FINAL_CFLAGS = $(STD) $(WARN) -Iemulator -Itests/support $(PKG_CFLAGS) \
+               $(TEST_CFLAGS) -MMD -MP
+
+.PHONY: all test run demo bench fuzz clean deps hdr-check format format-check \
+        valgrind
+
+all: emulator/kaeri
+
+deps:
+	@tools/deps.sh
+
+# --- object rules, one set per configuration -------------------------------
+define config_rules
+build/$(1)/%.o: %.c | deps
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@echo "  CC [$(1)] $$<")
+	$(Q)$$(CC) $$(FINAL_CFLAGS) $$($(1)_CFLAGS) $$(CFLAGS) -c $$< -o $$@
+
+build/$(1)/libkaeri.a: $$(LIB_SRCS:%.c=build/$(1)/%.o)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+build/$(1)/libsupport.a: $$(SUPPORT_SRCS:%.c=build/$(1)/%.o)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+build/$(1)/kaeri: build/$(1)/emulator/main.o build/$(1)/libkaeri.a
+	$$(if $$(Q),@echo "  LD [$(1)] $$@")
+	$(Q)$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(LDFLAGS)
+
+$(1)_TEST_BINS = $$(patsubst %.c,build/$(1)/%,$$(UNIT_SRCS) $$(WIRE_SRCS))
+$$($(1)_TEST_BINS): build/$(1)/%: build/$(1)/%.o build/$(1)/libsupport.a \
+                    build/$(1)/libkaeri.a
+	$$(if $$(Q),@echo "  LD [$(1)] $$@")
+	$(Q)$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS) \
+	    $$(LDFLAGS)
+endef
+$(eval $(call config_rules,debug))
+$(eval $(call config_rules,asan))
+$(eval $(call config_rules,release))
+
+emulator/kaeri: build/debug/kaeri
+	$(Q)cp $< $@
+
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=build/asan/tests/unit/%)
+WIRE_BINS = $(WIRE_SRCS:tests/wire/%.c=build/asan/tests/wire/%)
+
+# Each header must compile on its own (git's hdr-check).
+HDR_CHECKS = $(HEADERS:emulator/%.h=build/hdr/%.ok)
+build/hdr/%.ok: emulator/%.h | deps
+	@mkdir -p $(dir $@)
+	$(Q)echo '#include "$*.h"' | $(CC) $(STD) $(WARN) -Iemulator \
+	    $(PKG_CFLAGS) -x c -fsyntax-only - && touch $@
+hdr-check: $(HDR_CHECKS)
+
+test: build/asan/kaeri $(UNIT_BINS) $(WIRE_BINS) hdr-check
+	@KAERI_BIN=$(CURDIR)/build/asan/kaeri KAERI_ROOT=$(CURDIR) \
+	    tools/run-tests.sh $(UNIT_BINS) $(WIRE_BINS)
+
+run: emulator/kaeri
+	./emulator/kaeri serve
+
+demo: emulator/kaeri
+	@tools/demo.sh ./emulator/kaeri
+
+valgrind: $(UNIT_SRCS:tests/unit/%.c=build/debug/tests/unit/%)
+	@for t in $^; do valgrind -q --error-exitcode=1 --leak-check=full \
+	    --suppressions=tests/valgrind.supp $$t || exit 1; done
+
+format:
+	clang-format -i emulator/*.[ch] tests/*/*.[ch]
+format-check:
+	clang-format --dry-run --Werror emulator/*.[ch] tests/*/*.[ch]
+
+clean:
+	rm -rf build emulator/kaeri
+
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,26 @@
+/*
+ * net_accept.h - the main port's own listening socket (--port). Each new
+ * connection is held until its first bytes arrive: "PRI " starts an HTTP/2
+ * prior-knowledge connection (nghttp2, a later issue), anything else goes
+ * to libmicrohttpd. The bytes are only peeked, so the adopter reads all.
+ */
+#ifndef KAERI_NET_ACCEPT_H
+#define KAERI_NET_ACCEPT_H
+
+#include "kaeri.h"
+#include "loop.h"
+#include "net_mhd.h"
+
+#include <stdint.h>
+
+struct net_accept;
+
+/* Bind and listen on host:port (port 0 picks one); *bound_port says which. */
+struct net_accept *net_accept_start(struct loop *loop, const char *host,
+                                    uint16_t port, struct net_mhd *http1,
+                                    uint16_t *bound_port,
+                                    struct kaeri_error *err);
+/* Stop accepting and close connections not yet handed over. NULL ok. */
+void net_accept_stop(struct net_accept *a);
+
+#endif
