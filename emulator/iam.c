@@ -17,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Copies of the config's strings: iam outlives no JSON it was given. */
 struct iam_user {
-    const char *name;
+    char *name;
     char *arn;
 };
 
@@ -31,8 +32,14 @@ static bool warned_unverified;
 
 void iam_release(void)
 {
-    for (size_t i = 0; i < user_count; i++)
+    for (size_t i = 0; i < user_count; i++) {
+        free(users[i].name);
         free(users[i].arn);
+    }
+    for (size_t i = 0; i < key_count; i++) {
+        free((char *)keys[i].access_key_id);
+        free((char *)keys[i].secret_access_key);
+    }
     FREE_AND_NULL(users);
     FREE_AND_NULL(keys);
     user_count = key_count = 0;
@@ -48,6 +55,7 @@ static enum kaeri_err load_user(const json_t *u, const char *path,
                                            NULL};
     struct iam_user *user = &users[user_count];
     const json_t *list = NULL;
+    const char *name = NULL, *id = NULL, *secret = NULL;
     enum kaeri_err rc;
     size_t i;
     json_t *k;
@@ -55,9 +63,10 @@ static enum kaeri_err load_user(const json_t *u, const char *path,
     if (!json_is_object(u))
         return kaeri_fail(err, KAERI_ERR_INVALID, path, "expected an object");
     if ((rc = cfg_keys(u, path, user_keys, err)) ||
-        (rc = cfg_string(u, path, "name", true, &user->name, err)) ||
+        (rc = cfg_string(u, path, "name", true, &name, err)) ||
         (rc = cfg_array(u, path, "accessKeys", false, &list, err)))
         return rc;
+    user->name = xstrdup(name);
     user->arn = xasprintf("arn:aws:iam::%s:user/%s", account, user->name);
     user_count++;
     json_array_foreach(list, i, k) {
@@ -68,20 +77,19 @@ static enum kaeri_err load_user(const json_t *u, const char *path,
         if (!json_is_object(k))
             return kaeri_fail(err, KAERI_ERR_INVALID, kpath,
                               "expected an object");
-        keys = xrealloc(keys, (key_count + 1) * sizeof(*keys));
-        key = &keys[key_count];
-        key->user = user->name;
         if ((rc = cfg_keys(k, kpath, key_keys, err)) ||
-            (rc = cfg_string(k, kpath, "accessKeyId", true,
-                             &key->access_key_id, err)) ||
-            (rc = cfg_string(k, kpath, "secretAccessKey", true,
-                             &key->secret_access_key, err)))
+            (rc = cfg_string(k, kpath, "accessKeyId", true, &id, err)) ||
+            (rc = cfg_string(k, kpath, "secretAccessKey", true, &secret,
+                             err)))
             return rc;
-        if (strlen(key->access_key_id) < 16 ||
-            strlen(key->access_key_id) > 128)
+        if (strlen(id) < 16 || strlen(id) > 128)
             return kaeri_fail(err, KAERI_ERR_INVALID, kpath,
                               "accessKeyId must be 16 to 128 characters");
-        key_count++;
+        keys = xrealloc(keys, (key_count + 1) * sizeof(*keys));
+        key = &keys[key_count++];
+        key->user = user->name;
+        key->access_key_id = xstrdup(id);
+        key->secret_access_key = xstrdup(secret);
     }
     return KAERI_OK;
 }
@@ -203,16 +211,20 @@ enum kaeri_err iam_authenticate_json(struct http_req *req,
         return KAERI_ERR_AUTH;
     }
     /* spec/sigv4.md section 9 step 2: AKID/date/region/service/aws4_request */
-    for (const char *p = cred; n < 5 && p <= cred + cred_len; n++) {
-        const char *slash = memchr(p, '/', (size_t)(cred + cred_len - p));
+    {
+        const char *p = cred, *end = cred + cred_len;
 
-        parts[n] = p;
-        part_len[n] = slash ? (size_t)(slash - p) : (size_t)(cred + cred_len - p);
-        p += part_len[n] + 1;
-        if (!slash) {
-            n++;
-            break;
+        while (n < 5) {
+            const char *slash = memchr(p, '/', (size_t)(end - p));
+
+            parts[n] = p;
+            part_len[n++] = (size_t)((slash ? slash : end) - p);
+            if (!slash)
+                break;
+            p = slash + 1;
         }
+        if (n == 5 && parts[4] + part_len[4] != end)
+            n = 6; /* more parts than a scope has */
     }
     if (n != 5 || part_len[4] != 12 || memcmp(parts[4], "aws4_request", 12)) {
         http_reply_aws_json_error(req, 400, "IncompleteSignatureException",

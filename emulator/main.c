@@ -363,8 +363,7 @@ static int serve(int argc, char **argv)
     if (services_init(&env, &err))
         die_config(o.config_path, &err);
 
-    printf("{\"ready\":true,\"http\":\"%s\"}\n", http_url);
-    fflush(stdout);
+    /* The env file first: whoever waits for the ready line may source it. */
     if (o.env_file) {
         endpoints = json_object();
         services_describe(endpoints);
@@ -373,6 +372,8 @@ static int serve(int argc, char **argv)
                       strerror(errno));
         json_decref(endpoints);
     }
+    printf("{\"ready\":true,\"http\":\"%s\"}\n", http_url);
+    fflush(stdout);
     log_info("kaeri ready on %s (config %s, seed %llu)", http_url,
              o.config_path, o.seed);
 
