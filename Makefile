@@ -37,6 +37,7 @@ EMU_SRCS  = $(wildcard emulator/*.c)
 LIB_SRCS  = $(filter-out emulator/main.c,$(EMU_SRCS))
 SUPPORT_SRCS = $(wildcard tests/support/*.c)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+TOOL_SRCS = $(wildcard tools/*.c)
 WIRE_SRCS = $(wildcard tests/wire/test_*.c)
 HEADERS   = $(wildcard emulator/*.h)
 
@@ -59,10 +60,11 @@ deps:
 
 # --- object rules, one set per configuration -------------------------------
 define config_rules
+$(1)_CC ?= $$(CC)
 build/$(1)/%.o: %.c | deps
 	@mkdir -p $$(dir $$@)
 	$$(if $$(Q),@echo "  CC [$(1)] $$<")
-	$(Q)$$(CC) $$(FINAL_CFLAGS) $$($(1)_CFLAGS) $$(CFLAGS) -c $$< -o $$@
+	$(Q)$$($(1)_CC) $$(FINAL_CFLAGS) $$($(1)_CFLAGS) $$(CFLAGS) -c $$< -o $$@
 
 build/$(1)/libkaeri.a: $$(LIB_SRCS:%.c=build/$(1)/%.o)
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
@@ -72,18 +74,34 @@ build/$(1)/libsupport.a: $$(SUPPORT_SRCS:%.c=build/$(1)/%.o)
 
 build/$(1)/kaeri: build/$(1)/emulator/main.o build/$(1)/libkaeri.a
 	$$(if $$(Q),@echo "  LD [$(1)] $$@")
-	$(Q)$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(LDFLAGS)
+	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(LDFLAGS)
 
-$(1)_TEST_BINS = $$(patsubst %.c,build/$(1)/%,$$(UNIT_SRCS) $$(WIRE_SRCS))
+$(1)_TEST_BINS = $$(patsubst %.c,build/$(1)/%,$$(UNIT_SRCS) $$(WIRE_SRCS) \
+                    $$(TOOL_SRCS))
 $$($(1)_TEST_BINS): build/$(1)/%: build/$(1)/%.o build/$(1)/libsupport.a \
                     build/$(1)/libkaeri.a
 	$$(if $$(Q),@echo "  LD [$(1)] $$@")
-	$(Q)$$(CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS) \
+	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS) \
 	    $$(LDFLAGS)
+
+# Fuzz targets: with replay.c under gcc (every config), with libFuzzer in
+# the fuzz config.
+$(1)_FUZZ_BINS = $$(FUZZ_TARGETS:%=build/$(1)/tests/fuzz/fuzz_%)
+$$($(1)_FUZZ_BINS): build/$(1)/tests/fuzz/fuzz_%: \
+        build/$(1)/tests/fuzz/fuzz_%.o $$($(1)_FUZZ_MAIN) build/$(1)/libkaeri.a
+	$$(if $$(Q),@echo "  LD [$(1)] $$@")
+	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(LDFLAGS)
 endef
+FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+asan_FUZZ_MAIN  = build/asan/tests/fuzz/replay.o
+fuzz_CC         = clang
+fuzz_CFLAGS     = -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+                  -fno-omit-frame-pointer
+fuzz_LDFLAGS    = -fsanitize=fuzzer,address,undefined
 $(eval $(call config_rules,debug))
 $(eval $(call config_rules,asan))
 $(eval $(call config_rules,release))
+$(eval $(call config_rules,fuzz))
 
 emulator/kaeri: build/debug/kaeri
 	$(Q)cp $< $@
@@ -99,15 +117,32 @@ build/hdr/%.ok: emulator/%.h | deps
 	    $(PKG_CFLAGS) -x c -fsyntax-only - && touch $@
 hdr-check: $(HDR_CHECKS)
 
-test: build/asan/kaeri $(UNIT_BINS) $(WIRE_BINS) hdr-check
+# Unit tests, wire tests, every fuzz corpus replayed, and the demo itself;
+# the debug build is made too, since -O1 without sanitizers warns
+# differently and its warnings are errors as well.
+test: build/asan/kaeri emulator/kaeri $(UNIT_BINS) $(WIRE_BINS) \
+      $(asan_FUZZ_BINS) build/asan/tools/demo hdr-check
 	@KAERI_BIN=$(CURDIR)/build/asan/kaeri KAERI_ROOT=$(CURDIR) \
-	    tools/run-tests.sh $(UNIT_BINS) $(WIRE_BINS)
+	    tools/run-tests.sh $(UNIT_BINS) $(WIRE_BINS) $(asan_FUZZ_BINS) \
+	    build/asan/tools/demo
+
+FUZZ_TIME ?= 60
+fuzz: $(fuzz_FUZZ_BINS)
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install clang"; exit 1; }
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/fuzz/corpus/$$t && \
+	    cp -n tests/fuzz/corpus/$$t/* build/fuzz/corpus/$$t/ 2>/dev/null; \
+	    echo "== fuzz_$$t for $(FUZZ_TIME)s"; \
+	    build/fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
+	        build/fuzz/corpus/$$t || exit 1; done
 
 run: emulator/kaeri
 	./emulator/kaeri serve
 
-demo: emulator/kaeri
-	@tools/demo.sh ./emulator/kaeri
+# The demo is a client program (tools/demo.c) that starts kaeri itself.
+demo: emulator/kaeri build/debug/tools/demo
+	@KAERI_BIN=$(CURDIR)/emulator/kaeri KAERI_ROOT=$(CURDIR) \
+	    build/debug/tools/demo
 
 valgrind: $(UNIT_SRCS:tests/unit/%.c=build/debug/tests/unit/%)
 	@for t in $^; do valgrind -q --error-exitcode=1 --leak-check=full \

@@ -23,6 +23,7 @@ static const char url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Character -> 6-bit value for the 7-bit range; bytes >= 0x80 are invalid. */
+/* clang-format off */
 static const unsigned char std_values[128] = {
     XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
     XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
@@ -44,6 +45,7 @@ static const unsigned char url_values[128] = {
     XX, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
     41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, XX, XX, XX, XX, XX,
 };
+/* clang-format on */
 
 /*
  * Encode 'n' bytes with 'alphabet'; 'pad' adds '=' up to a multiple of
@@ -59,8 +61,8 @@ static char *encode(const void *p, size_t n, const char *alphabet, int pad)
     assert(n <= (SIZE_MAX - 1) / 4 * 3 - 3);
     o = out = xmalloc((n + 2) / 3 * 4 + 1);
     for (i = 0; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-                     in[i + 2];
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
 
         *o++ = alphabet[v >> 18];
         *o++ = alphabet[(v >> 12) & 63];
@@ -119,7 +121,7 @@ static enum kaeri_err decode(const char *s, size_t n,
      * the last quantum to four characters; a '=' further in is caught
      * below as a character outside the alphabet.
      */
-    while (pad < n && pad < 3 && s[n - 1 - pad] == '=')
+    while (pad < 3 && n > pad && s[n - 1 - pad] == '=')
         pad++;
     data_len = n - pad;
     if (pad > 2 || (pad && n % 4) || (need_pad && n % 4) || data_len % 4 == 1)

@@ -14,6 +14,7 @@
 #include "alloc.h"
 #include "b64.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -37,7 +38,7 @@
 
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS (CRYPTO_RS256_SIG_MAX * 8)
-#define PEM_FILE_MAX (64 * 1024) /* a 4096-bit PEM is about 3.3 KiB */
+#define PEM_FILE_MAX ((size_t)64 * 1024) /* 4096-bit PEM: about 3.3 KiB */
 #define JWK_E_MAX    8           /* bytes; real exponents are 65537 */
 
 struct crypto_key {
@@ -52,7 +53,7 @@ struct crypto_key {
  */
 static void ossl_fatal(const char *what)
 {
-    fprintf(stderr, "kaeri: openssl: %s failed\n", what);
+    (void)fprintf(stderr, "kaeri: openssl: %s failed\n", what);
     ERR_print_errors_fp(stderr);
     abort();
 }
@@ -74,9 +75,9 @@ void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg,
      * An empty key is legal HMAC (zero-padded to the block size); give
      * OpenSSL a real pointer so it does not read "no key set".
      */
-    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL,
-                   key_len ? key : no_key, key_len, n ? msg : "", n, out,
-                   CRYPTO_SHA256_LEN, &out_len) ||
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key_len ? key : no_key,
+                   key_len, n ? msg : "", n, out, CRYPTO_SHA256_LEN,
+                   &out_len) ||
         out_len != CRYPTO_SHA256_LEN)
         ossl_fatal("EVP_Q_mac");
 }
@@ -154,8 +155,7 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 
 /* Take 'pkey' (owned) into a new key when it is RSA of a usable size. */
 static enum kaeri_err wrap_key(EVP_PKEY *pkey, bool is_private,
-                               struct crypto_key **out,
-                               struct kaeri_error *err)
+                               struct crypto_key **out, struct kaeri_error *err)
 {
     struct crypto_key *key;
     int bits;
@@ -245,9 +245,9 @@ static enum kaeri_err read_pem_file(const char *path, struct buf *pem,
         if (got == 0)
             break;
         if (buf_add(pem, chunk, (size_t)got)) {
-            rc = kaeri_fail(err, KAERI_ERR_INVALID, path,
-                            "larger than %d bytes, not a PEM key",
-                            PEM_FILE_MAX);
+            rc =
+                kaeri_fail(err, KAERI_ERR_INVALID, path,
+                           "larger than %zu bytes, not a PEM key", PEM_FILE_MAX);
             break;
         }
     }
@@ -315,8 +315,8 @@ static enum kaeri_err create_key(const char *path, struct crypto_key **out,
 
     fd = mkstemp(tmp);
     if (fd < 0) {
-        rc = kaeri_fail(err, KAERI_ERR_IO, path, "cannot create '%s': %s",
-                        tmp, strerror(errno));
+        rc = kaeri_fail(err, KAERI_ERR_IO, path, "cannot create '%s': %s", tmp,
+                        strerror(errno));
         free(tmp);
         return rc;
     }
@@ -378,9 +378,10 @@ enum kaeri_err crypto_key_load_or_create(const char *path,
     if (rc) {
         /* Keep the reason, point at the file. */
         if (err)
-            snprintf(err->where, sizeof(err->where), "%s", path);
+            (void)snprintf(err->where, sizeof(err->where), "%s", path);
         goto out;
     }
+    assert(*out); /* from_pem() fills it whenever it returns KAERI_OK */
     if (!(*out)->is_private) {
         crypto_key_free(*out);
         *out = NULL;
@@ -443,8 +444,7 @@ enum kaeri_err crypto_key_from_jwk(const char *n_b64url, const char *e_b64url,
         goto out;
     /* Even moduli and exponents below 3 are not RSA keys. */
     if (!BN_is_odd(n) || !BN_is_odd(e) || BN_is_one(e)) {
-        rc = kaeri_fail(err, KAERI_ERR_INVALID, NULL,
-                        "not an RSA public key");
+        rc = kaeri_fail(err, KAERI_ERR_INVALID, NULL, "not an RSA public key");
         goto out;
     }
     bld = OSSL_PARAM_BLD_new();
@@ -457,8 +457,7 @@ enum kaeri_err crypto_key_from_jwk(const char *n_b64url, const char *e_b64url,
         ossl_fatal("EVP_PKEY_fromdata_init");
     if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
         ERR_clear_error();
-        rc = kaeri_fail(err, KAERI_ERR_INVALID, NULL,
-                        "not an RSA public key");
+        rc = kaeri_fail(err, KAERI_ERR_INVALID, NULL, "not an RSA public key");
         goto out;
     }
     rc = wrap_key(pkey, false, out, err);
@@ -498,7 +497,7 @@ void crypto_key_id(const struct crypto_key *key, char out[CRYPTO_KID_MAX])
     crypto_sha256(der, (size_t)len, digest);
     OPENSSL_free(der);
     b64 = b64_encode(digest, sizeof(digest));
-    snprintf(out, CRYPTO_KID_MAX, "%s", b64); /* 44 characters */
+    (void)snprintf(out, CRYPTO_KID_MAX, "%s", b64); /* 44 characters */
     free(b64);
 }
 
@@ -558,17 +557,15 @@ static EVP_MD_CTX *rs256_ctx(const struct crypto_key *key, bool sign)
     if (sign)
         ok = EVP_DigestSignInit(ctx, &pctx, EVP_sha256(), NULL, key->pkey);
     else
-        ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL,
-                                  key->pkey);
+        ok = EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key->pkey);
     /* PKCS#1 v1.5 is OpenSSL's default for RSA; RS256 depends on it. */
     if (ok <= 0 || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
         ossl_fatal("EVP_DigestSignInit");
     return ctx;
 }
 
-enum kaeri_err crypto_rs256_sign(const struct crypto_key *key,
-                                 const void *msg, size_t n,
-                                 unsigned char *sig, size_t *sig_len)
+enum kaeri_err crypto_rs256_sign(const struct crypto_key *key, const void *msg,
+                                 size_t n, unsigned char *sig, size_t *sig_len)
 {
     EVP_MD_CTX *ctx;
     size_t len = CRYPTO_RS256_SIG_MAX;

@@ -36,11 +36,13 @@ static enum kaeri_err split_token(const char *token, size_t len,
                                   struct jwt_parts *parts,
                                   struct kaeri_error *err)
 {
-    const char *p = token, *end = token + len, *dot;
+    const char *p, *end, *dot;
     int i;
 
     if (!token)
         return kaeri_fail(err, KAERI_ERR_INVALID, NULL, "no token");
+    p = token;
+    end = token + len;
     if (len > JWT_MAX_LEN)
         return kaeri_fail(err, KAERI_ERR_INVALID, NULL,
                           "token longer than %d bytes", JWT_MAX_LEN);
@@ -162,7 +164,7 @@ enum kaeri_err jwt_decode(const char *token, size_t len, struct jwt *out,
                           struct kaeri_error *err)
 {
     enum kaeri_err rc;
-    struct jwt_parts parts;
+    struct jwt_parts parts = {{NULL}, {0}};
     struct buf raw;
     json_t *header = NULL, *claims = NULL;
 
@@ -197,9 +199,8 @@ static enum kaeri_err check_header(const json_t *header, const char **kid,
     const json_t *alg = json_object_get(header, "alg");
     const json_t *jkid = json_object_get(header, "kid");
 
-    if (!json_is_string(alg) || strcmp(json_string_value(alg), "RS256"))
-        return kaeri_fail(err, KAERI_ERR_AUTH, "header",
-                          "alg is not RS256");
+    if (!json_is_string(alg) || strcmp(json_string_value(alg), "RS256") != 0)
+        return kaeri_fail(err, KAERI_ERR_AUTH, "header", "alg is not RS256");
     if (json_object_get(header, "crit"))
         return kaeri_fail(err, KAERI_ERR_AUTH, "header",
                           "crit extensions are not supported");
@@ -211,11 +212,11 @@ static enum kaeri_err check_header(const json_t *header, const char **kid,
 }
 
 enum kaeri_err jwt_verify(const char *token, size_t len,
-                          jwt_key_lookup_fn *lookup, void *ctx,
-                          struct jwt *out, struct kaeri_error *err)
+                          jwt_key_lookup_fn *lookup, void *ctx, struct jwt *out,
+                          struct kaeri_error *err)
 {
     enum kaeri_err rc;
-    struct jwt_parts parts;
+    struct jwt_parts parts = {{NULL}, {0}};
     struct buf header_raw, payload_raw, sig;
     json_t *header = NULL, *claims = NULL;
     const struct crypto_key *key;
@@ -251,10 +252,9 @@ enum kaeri_err jwt_verify(const char *token, size_t len,
         goto out;
     }
     /* The signing input is the token up to its second dot, as sent. */
-    if (crypto_rs256_verify(key, token,
-                            parts.len[PART_HEADER] + 1 +
-                                parts.len[PART_PAYLOAD],
-                            (const unsigned char *)sig.data, sig.len)) {
+    if (crypto_rs256_verify(
+            key, token, parts.len[PART_HEADER] + 1 + parts.len[PART_PAYLOAD],
+            (const unsigned char *)sig.data, sig.len)) {
         rc = kaeri_fail(err, KAERI_ERR_AUTH, "signature", "bad signature");
         goto out;
     }
@@ -295,7 +295,7 @@ static enum kaeri_err check_string(const json_t *claims, const char *name,
     const json_t *v = json_object_get(claims, name);
     char where[64];
 
-    snprintf(where, sizeof(where), "$.%s", name);
+    (void)snprintf(where, sizeof(where), "$.%s", name);
     if (!v)
         return kaeri_fail(err, KAERI_ERR_AUTH, where, "%s missing", name);
     if (!json_is_string(v))
@@ -314,15 +314,13 @@ static enum kaeri_err check_aud(const json_t *claims, const char *want,
                                 struct kaeri_error *err)
 {
     const json_t *aud = json_object_get(claims, "aud");
-    const json_t *v;
     size_t i;
 
     if (!json_is_array(aud))
         return check_string(claims, "aud", want, err);
-    json_array_foreach(aud, i, v) {
-        if (string_is(v, want))
+    for (i = 0; i < json_array_size(aud); i++)
+        if (string_is(json_array_get(aud, i), want))
             return KAERI_OK;
-    }
     return kaeri_fail(err, KAERI_ERR_AUTH, "$.aud", "aud mismatch");
 }
 
@@ -370,7 +368,7 @@ static enum kaeri_err get_time(const json_t *claims, const char *name,
     char where[64];
 
     *out = NULL;
-    snprintf(where, sizeof(where), "$.%s", name);
+    (void)snprintf(where, sizeof(where), "$.%s", name);
     if (!v && required)
         return kaeri_fail(err, KAERI_ERR_AUTH, where, "%s missing", name);
     if (v && !json_is_number(v))

@@ -140,7 +140,7 @@ static void handle_clock(struct http_req *req)
 {
     json_error_t jerr;
     json_t *body, *advance, *set;
-    int64_t epoch_us;
+    int64_t epoch_us = 0;
 
     snprintf(req->operation, sizeof(req->operation), "Clock");
     if (!admin_allowed(req))

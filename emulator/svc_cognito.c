@@ -288,6 +288,8 @@ static size_t utf8_len(const char *s)
     return n;
 }
 
+static bool type_ok(enum field_type t, const json_t *v);
+
 /* Add one constraint failure to 'msgs' ("; " separated). */
 static void add_violation(struct buf *msgs, int *count, const struct field *f,
                           const json_t *v, const char *constraint, ...)
@@ -304,6 +306,8 @@ static void add_violation(struct buf *msgs, int *count, const struct field *f,
         (void)buf_adds(msgs, "; ");
     if (!v)
         (void)buf_printf(msgs, "Value null at '%s'", member);
+    else if (!type_ok(f->type, v))
+        (void)buf_printf(msgs, "Value at '%s'", member);
     else if (json_is_string(v) && !f->sensitive)
         (void)buf_printf(msgs, "Value '%s' at '%s'", json_string_value(v),
                          member);
@@ -365,7 +369,7 @@ static void check_field(const struct field *f, const json_t *v,
         return;
     }
     if (!type_ok(f->type, v)) {
-        add_violation(msgs, count, f, NULL, "Member must be %s",
+        add_violation(msgs, count, f, v, "Member must be %s",
                       type_text(f->type));
         return;
     }

@@ -21,7 +21,10 @@ struct vector {
     const char *url; /* base64url without padding */
 };
 
-#define V(raw, std, url) {raw, sizeof(raw) - 1, std, url}
+#define V(raw, std, url)               \
+    {                                  \
+        raw, sizeof(raw) - 1, std, url \
+    }
 
 static const struct vector vectors[] = {
     /* RFC 4648 section 10 */
@@ -172,7 +175,10 @@ struct bad {
     const char *why;
 };
 
-#define B(s, why) {s, sizeof(s) - 1, why}
+#define B(s, why)             \
+    {                         \
+        s, sizeof(s) - 1, why \
+    }
 
 /* Refused by both decoders. */
 static const struct bad bad_both[] = {
@@ -206,10 +212,9 @@ static const struct bad bad_both[] = {
 };
 
 /* Decoding 'bad' must fail with INVALID and leave 'b' empty. */
-static void expect_invalid(enum kaeri_err (*decode)(const char *, size_t,
-                                                     struct buf *),
-                           const char *name, const struct bad *bad,
-                           struct buf *b)
+static void
+expect_invalid(enum kaeri_err (*decode)(const char *, size_t, struct buf *),
+               const char *name, const struct bad *bad, struct buf *b)
 {
     enum kaeri_err rc = decode(bad->s, bad->len, b);
 

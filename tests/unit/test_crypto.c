@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 struct fixture {
-    char dir[64];            /* mkdtemp() */
-    char *path_a, *path_b;   /* PEM files inside 'dir' */
+    char dir[64];             /* mkdtemp() */
+    char *path_a, *path_b;    /* PEM files inside 'dir' */
     struct crypto_key *a, *b; /* private keys */
 };
 
@@ -44,7 +44,8 @@ static void test_sha256(void **state)
         const char *msg;
         const char *hex;
     } vectors[] = {
-        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"",
+         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
         {"abc",
          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
         {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
@@ -88,8 +89,8 @@ static void test_hmac_sha256(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_SIZE(vectors); i++) {
-        crypto_hmac_sha256(vectors[i].key, vectors[i].key_len,
-                           vectors[i].msg, strlen(vectors[i].msg), mac);
+        crypto_hmac_sha256(vectors[i].key, vectors[i].key_len, vectors[i].msg,
+                           strlen(vectors[i].msg), mac);
         hex_of(mac, sizeof(mac), hex);
         assert_string_equal(hex, vectors[i].hex);
     }
@@ -134,8 +135,8 @@ static void assert_uuid_v4(const char *u)
         else
             assert_non_null(strchr("0123456789abcdef", u[i]));
     }
-    assert_int_equal(u[14], '4');                 /* version */
-    assert_non_null(strchr("89ab", u[19]));       /* variant 10xx */
+    assert_int_equal(u[14], '4');           /* version */
+    assert_non_null(strchr("89ab", u[19])); /* variant 10xx */
 }
 
 static void test_uuid(void **state)
@@ -160,10 +161,8 @@ static void test_memeq(void **state)
         size_t n;
         bool eq;
     } cases[] = {
-        {"", "", 0, true},
-        {"abc", "abc", 3, true},
-        {"abc", "abd", 3, false},
-        {"xbc", "abc", 3, false},
+        {"", "", 0, true},          {"abc", "abc", 3, true},
+        {"abc", "abd", 3, false},   {"xbc", "abc", 3, false},
         {"abc", "abd", 2, true}, /* only 'n' bytes count */
         {"a\0b", "a\0c", 3, false},
     };
@@ -195,7 +194,7 @@ static int setup_keys(void **state)
     struct fixture *f = xcalloc(1, sizeof(*f));
     struct kaeri_error err = {{0}, {0}};
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/kaeri-test-crypto.XXXXXX");
+    (void)snprintf(f->dir, sizeof(f->dir), "/tmp/kaeri-test-crypto.XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
     f->path_a = xasprintf("%s/a.pem", f->dir);
@@ -334,7 +333,7 @@ static void test_load_refuses(void **state)
             assert_non_null(fp);
             n = fread(back, 1, sizeof(back) - 1, fp);
             back[n] = '\0';
-            fclose(fp);
+            assert_int_equal(fclose(fp), 0);
             assert_string_equal(back, cases[i].content);
             unlink(path);
         }
@@ -380,32 +379,36 @@ static void test_from_pem_refused(void **state)
         {"armour around junk", "-----BEGIN PRIVATE KEY-----\n"
                                "AAAAAAAA\n"
                                "-----END PRIVATE KEY-----\n"},
-        {"truncated", "-----BEGIN PRIVATE KEY-----\n"
-                      "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0yGMzS9CFkpYfy1z\n"},
-        {"EC key", "-----BEGIN PRIVATE KEY-----\n"
-                   "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0yGMzS9CFkpYfy1z\n"
-                   "dPP+pWBc78Em75A1ayZDrX3KqXuhRANCAATfJtsZjZw9jAT7EYpET7aRkZL9LifU\n"
-                   "eTgSolKOejI110qWJpoSQg5yPbTPpjDAmFPq0KsBY4pmiomLqNiASsI7\n"
-                   "-----END PRIVATE KEY-----\n"},
-        {"1024-bit RSA", "-----BEGIN PUBLIC KEY-----\n"
-                         "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDalXsE4KCXEqM+GP5DsWvLv1Mz\n"
-                         "EZy/bzmTyNpV1wvrLiEJqwB1rUBwDEvqNmY0rWyzqY/HZ54NwUR50k7PkUjMD/rJ\n"
-                         "NYjUYNPvIst3t5Z1/9q+A0FVJc1k+MlDg6yx9IVUlp3UfV2v1R7vkVfZqz/IShUt\n"
-                         "vOOCB0BMPPUhzA15gwIDAQAB\n"
-                         "-----END PUBLIC KEY-----\n"},
+        {"truncated",
+         "-----BEGIN PRIVATE KEY-----\n"
+         "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0yGMzS9CFkpYfy1z\n"},
+        {"EC key",
+         "-----BEGIN PRIVATE KEY-----\n"
+         "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg0yGMzS9CFkpYfy1z\n"
+         "dPP+pWBc78Em75A1ayZDrX3KqXuhRANCAATfJtsZjZw9jAT7EYpET7aRkZL9LifU\n"
+         "eTgSolKOejI110qWJpoSQg5yPbTPpjDAmFPq0KsBY4pmiomLqNiASsI7\n"
+         "-----END PRIVATE KEY-----\n"},
+        {"1024-bit RSA",
+         "-----BEGIN PUBLIC KEY-----\n"
+         "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDalXsE4KCXEqM+GP5DsWvLv1Mz\n"
+         "EZy/bzmTyNpV1wvrLiEJqwB1rUBwDEvqNmY0rWyzqY/HZ54NwUR50k7PkUjMD/rJ\n"
+         "NYjUYNPvIst3t5Z1/9q+A0FVJc1k+MlDg6yx9IVUlp3UfV2v1R7vkVfZqz/IShUt\n"
+         "vOOCB0BMPPUhzA15gwIDAQAB\n"
+         "-----END PUBLIC KEY-----\n"},
         /* must fail at once, not prompt for a passphrase */
-        {"encrypted", "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
-                      "MIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQIxEXI3JGOcawCAggA\n"
-                      "MAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAECBBBh7Fm4NyFWw44gfaW1nlrgBIIB\n"
-                      "YEpGhc5HOroi9K3jDSb8LPlUQddKi4ANjpGRnIxtyn7AoWkL/K2KzszhMEqzwuJN\n"
-                      "W6E6QuqelLWbZJ9OYgkavR0c7ljE4x1GJJX9Ua8H87uZ0+bbY6TEKNbcgjELB3KC\n"
-                      "eMgbpDzmMEBvo5RGKtjafxtvplpBD7X9G6plzp0Buc2gezRXbZiDaOXh/SRinHQF\n"
-                      "jilrvHFSq1sV8sKJW5BeGdLB5E8LfeXpykhbSMXmCy26rFLxA4WSIUs6v6OJgcpV\n"
-                      "aaWFYo1OGVbVy+iJmyKmYfJbvXlP5t/4VmYT/CCfcuZW/OOcAdDNVrcYj+M9Sk4h\n"
-                      "KUgJPiBMwc2T3BV7o2xZ8h0CGr6jUFP0/lwqa07/WZNjArB0bgJuCWcjNHkgJ4pk\n"
-                      "T6yzhOdC0jArFaWm1zzLrVtvbduJRAOxJPsBCW3zdxhqBvvVZp0LhnQnaII81M+c\n"
-                      "F60MFlKm9uWH5LMRUXNC9Bg=\n"
-                      "-----END ENCRYPTED PRIVATE KEY-----\n"},
+        {"encrypted",
+         "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+         "MIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQIxEXI3JGOcawCAggA\n"
+         "MAwGCCqGSIb3DQIJBQAwHQYJYIZIAWUDBAECBBBh7Fm4NyFWw44gfaW1nlrgBIIB\n"
+         "YEpGhc5HOroi9K3jDSb8LPlUQddKi4ANjpGRnIxtyn7AoWkL/K2KzszhMEqzwuJN\n"
+         "W6E6QuqelLWbZJ9OYgkavR0c7ljE4x1GJJX9Ua8H87uZ0+bbY6TEKNbcgjELB3KC\n"
+         "eMgbpDzmMEBvo5RGKtjafxtvplpBD7X9G6plzp0Buc2gezRXbZiDaOXh/SRinHQF\n"
+         "jilrvHFSq1sV8sKJW5BeGdLB5E8LfeXpykhbSMXmCy26rFLxA4WSIUs6v6OJgcpV\n"
+         "aaWFYo1OGVbVy+iJmyKmYfJbvXlP5t/4VmYT/CCfcuZW/OOcAdDNVrcYj+M9Sk4h\n"
+         "KUgJPiBMwc2T3BV7o2xZ8h0CGr6jUFP0/lwqa07/WZNjArB0bgJuCWcjNHkgJ4pk\n"
+         "T6yzhOdC0jArFaWm1zzLrVtvbduJRAOxJPsBCW3zdxhqBvvVZp0LhnQnaII81M+c\n"
+         "F60MFlKm9uWH5LMRUXNC9Bg=\n"
+         "-----END ENCRYPTED PRIVATE KEY-----\n"},
     };
     size_t i;
 
@@ -413,8 +416,8 @@ static void test_from_pem_refused(void **state)
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
         struct kaeri_error err = {{0}, {0}};
         struct crypto_key *key = NULL;
-        enum kaeri_err rc = crypto_key_from_pem(
-            cases[i].pem, strlen(cases[i].pem), &key, &err);
+        enum kaeri_err rc =
+            crypto_key_from_pem(cases[i].pem, strlen(cases[i].pem), &key, &err);
 
         if (rc != KAERI_ERR_INVALID || key)
             fail_msg("%s: accepted (rc %d)", cases[i].why, (int)rc);
@@ -522,8 +525,8 @@ static void test_jwk_round_trip(void **state)
 
     assert_int_equal(
         crypto_key_from_jwk(json_string_value(json_object_get(jwk, "n")),
-                            json_string_value(json_object_get(jwk, "e")),
-                            &pub, NULL),
+                            json_string_value(json_object_get(jwk, "e")), &pub,
+                            NULL),
         KAERI_OK);
     json_decref(jwk);
     assert_false(crypto_key_is_private(pub));
@@ -606,15 +609,15 @@ static void test_rs256(void **state)
     assert_int_equal(crypto_rs256_verify(f->a, msg, strlen(msg), sig, sig_len),
                      KAERI_OK);
     /* PKCS#1 v1.5 is deterministic */
-    assert_int_equal(
-        crypto_rs256_sign(f->a, msg, strlen(msg), sig2, &sig2_len), KAERI_OK);
+    assert_int_equal(crypto_rs256_sign(f->a, msg, strlen(msg), sig2, &sig2_len),
+                     KAERI_OK);
     assert_int_equal(sig2_len, sig_len);
     assert_memory_equal(sig, sig2, sig_len);
 
     /* other message, other key, shorter or longer signature */
-    assert_int_equal(crypto_rs256_verify(f->a, msg, strlen(msg) - 1, sig,
-                                         sig_len),
-                     KAERI_ERR_AUTH);
+    assert_int_equal(
+        crypto_rs256_verify(f->a, msg, strlen(msg) - 1, sig, sig_len),
+        KAERI_ERR_AUTH);
     assert_int_equal(crypto_rs256_verify(f->b, msg, strlen(msg), sig, sig_len),
                      KAERI_ERR_AUTH);
     assert_int_equal(

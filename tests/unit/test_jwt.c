@@ -64,7 +64,7 @@ static int setup_keys(void **state)
     struct fixture *f = xcalloc(1, sizeof(*f));
     struct kaeri_error err = {{0}, {0}};
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/kaeri-test-jwt.XXXXXX");
+    (void)snprintf(f->dir, sizeof(f->dir), "/tmp/kaeri-test-jwt.XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
     f->path_a = xasprintf("%s/a.pem", f->dir);
@@ -174,7 +174,8 @@ static void test_round_trip(void **state)
         "{\"sub\":\"u-1\",\"iss\":\"" ISSUER "\",\"token_use\":\"id\","
         "\"aud\":\"" CLIENT "\",\"exp\":1500013000,\"iat\":1500009400}",
         strlen("{\"sub\":\"u-1\",\"iss\":\"" ISSUER "\",\"token_use\":\"id\","
-               "\"aud\":\"" CLIENT "\",\"exp\":1500013000,\"iat\":1500009400}"));
+               "\"aud\":\"" CLIENT
+               "\",\"exp\":1500013000,\"iat\":1500009400}"));
     dot = strchr(token, '.');
     assert_non_null(dot);
     assert_int_equal((size_t)(dot - token), strlen(want_h64));
@@ -218,8 +219,8 @@ static void test_sign_refuses(void **state)
     /* a public key cannot sign */
     assert_int_equal(
         crypto_key_from_jwk(json_string_value(json_object_get(jwk, "n")),
-                            json_string_value(json_object_get(jwk, "e")),
-                            &pub, NULL),
+                            json_string_value(json_object_get(jwk, "e")), &pub,
+                            NULL),
         KAERI_OK);
     assert_int_equal(jwt_sign(claims, pub, f->kid_a, &token),
                      KAERI_ERR_INVALID);
@@ -278,8 +279,7 @@ static void test_tampered(void **state)
     free(forged);
 
     /* the signature of another token of the same key */
-    forged = xasprintf("%.*s%s", (int)(d2 - token), token,
-                       strrchr(other, '.'));
+    forged = xasprintf("%.*s%s", (int)(d2 - token), token, strrchr(other, '.'));
     assert_int_equal(verify(f, forged, &jwt, &err), KAERI_ERR_AUTH);
     free(forged);
 
@@ -323,9 +323,9 @@ static void test_wrong_key(void **state)
     struct kaeri_error err = {{0}, {0}};
 
     assert_int_equal(jwt_sign(claims, f->a, f->kid_a, &token), KAERI_OK);
-    assert_int_equal(jwt_verify(token, strlen(token), keyring_lookup,
-                                &swapped, &jwt, &err),
-                     KAERI_ERR_AUTH);
+    assert_int_equal(
+        jwt_verify(token, strlen(token), keyring_lookup, &swapped, &jwt, &err),
+        KAERI_ERR_AUTH);
     assert_null(jwt.claims);
     assert_string_equal(err.text, "bad signature");
     free(token);
@@ -339,10 +339,12 @@ static void test_wrong_key(void **state)
 static void test_alg_refused(void **state)
 {
     static const char *const algs[] = {
-        "\"alg\":\"none\"",  "\"alg\":\"None\"",   "\"alg\":\"HS256\"",
-        "\"alg\":\"RS512\"", "\"alg\":\"PS256\"",  "\"alg\":\"ES256\"",
-        "\"alg\":\"rs256\"", "\"alg\":\"RS256 \"", "\"alg\":\"\"",
-        "\"alg\":null",      "\"alg\":256",        "\"alg\":[\"RS256\"]",
+        "\"alg\":\"none\"",  "\"alg\":\"None\"",
+        "\"alg\":\"HS256\"", "\"alg\":\"RS512\"",
+        "\"alg\":\"PS256\"", "\"alg\":\"ES256\"",
+        "\"alg\":\"rs256\"", "\"alg\":\"RS256 \"",
+        "\"alg\":\"\"",      "\"alg\":null",
+        "\"alg\":256",       "\"alg\":[\"RS256\"]",
         "\"alg\":{}",        "", /* no alg at all */
     };
     struct fixture *f = *state;
@@ -356,7 +358,7 @@ static void test_alg_refused(void **state)
         struct jwt jwt;
 
         if (verify(f, signed_rs, &jwt, &err) != KAERI_ERR_AUTH ||
-            strcmp(err.text, "alg is not RS256"))
+            strcmp(err.text, "alg is not RS256") != 0)
             fail_msg("header %s: accepted or wrong reason '%s'", header,
                      err.text);
         assert_int_equal(verify(f, unsigned_tok, &jwt, &err), KAERI_ERR_AUTH);
@@ -387,11 +389,10 @@ static void test_hs256_with_public_key(void **state)
     hmac_keys[1] = jwk_pretty;
     hmac_keys[2] = jwks_text;
     hmac_keys[3] = n;
-    assert_int_equal(crypto_key_from_jwk(n,
-                                         json_string_value(
-                                             json_object_get(jwk, "e")),
-                                         &pub, NULL),
-                     KAERI_OK);
+    assert_int_equal(
+        crypto_key_from_jwk(n, json_string_value(json_object_get(jwk, "e")),
+                            &pub, NULL),
+        KAERI_OK);
     public_ring = (struct keyring){{f->kid_a, NULL}, {pub, NULL}};
     for (i = 0; i < ARRAY_SIZE(hmac_keys); i++) {
         char *header = header_for("\"alg\":\"HS256\"", f->kid_a);
@@ -471,10 +472,10 @@ static void test_malformed(void **state)
         T("..", ERR_INVALID, ERR_INVALID),
         T("...", ERR_INVALID, ERR_INVALID),
         T("!!!.e30.e30", ERR_INVALID, ERR_INVALID),
-        T("W10.e30.e30", ERR_INVALID, ERR_INVALID),   /* [] */
-        T("ImEi.e30.e30", ERR_INVALID, ERR_INVALID),  /* "a" */
-        T("MQ.e30.e30", ERR_INVALID, ERR_INVALID),    /* 1 */
-        T("ew.e30.e30", ERR_INVALID, ERR_INVALID),    /* { */
+        T("W10.e30.e30", ERR_INVALID, ERR_INVALID),    /* [] */
+        T("ImEi.e30.e30", ERR_INVALID, ERR_INVALID),   /* "a" */
+        T("MQ.e30.e30", ERR_INVALID, ERR_INVALID),     /* 1 */
+        T("ew.e30.e30", ERR_INVALID, ERR_INVALID),     /* { */
         T("bnVsbA.e30.e30", ERR_INVALID, ERR_INVALID), /* null */
         /* {"a":1,"a":2}: duplicate names */
         T("eyJhIjoxLCJhIjoyfQ.e30.e30", ERR_INVALID, ERR_INVALID),
@@ -570,13 +571,13 @@ static void test_too_long(void **state)
 /* --- claims ----------------------------------------------------------- */
 
 /* An ID and an access token as Cognito issues them (section 4). */
-#define ID_CLAIMS(extra)                                                       \
-    "{\"sub\":\"u\",\"iss\":\"" ISSUER "\",\"token_use\":\"id\","              \
-    "\"aud\":\"" CLIENT "\",\"auth_time\":1500009400,"                         \
+#define ID_CLAIMS(extra)                                          \
+    "{\"sub\":\"u\",\"iss\":\"" ISSUER "\",\"token_use\":\"id\"," \
+    "\"aud\":\"" CLIENT "\",\"auth_time\":1500009400,"            \
     "\"exp\":1500013000,\"iat\":1500009400" extra "}"
-#define ACCESS_CLAIMS(extra)                                                   \
-    "{\"sub\":\"u\",\"iss\":\"" ISSUER "\",\"client_id\":\"" CLIENT "\","      \
-    "\"token_use\":\"access\",\"scope\":\"aws.cognito.signin.user.admin\","    \
+#define ACCESS_CLAIMS(extra)                                                \
+    "{\"sub\":\"u\",\"iss\":\"" ISSUER "\",\"client_id\":\"" CLIENT "\","   \
+    "\"token_use\":\"access\",\"scope\":\"aws.cognito.signin.user.admin\"," \
     "\"exp\":1500013000,\"iat\":1500009400" extra "}"
 
 static const struct jwt_expect want_id = {ISSUER, "id", CLIENT, NOW, 60};
@@ -610,10 +611,10 @@ static const struct claim_case claim_cases[] = {
      "exp missing"},
     {"exp a string", "{\"exp\":\"1500013000\"}", &want_id, 0, KAERI_ERR_AUTH,
      "exp is not a number"},
-    {"exp a fraction past now", "{\"exp\":1500009400.5}", &want_nothing,
-     NOW, KAERI_OK, NULL},
-    {"exp a fraction before now", "{\"exp\":1500009399.5}", &want_nothing,
-     NOW, KAERI_ERR_EXPIRED, "token expired"},
+    {"exp a fraction past now", "{\"exp\":1500009400.5}", &want_nothing, NOW,
+     KAERI_OK, NULL},
+    {"exp a fraction before now", "{\"exp\":1500009399.5}", &want_nothing, NOW,
+     KAERI_ERR_EXPIRED, "token expired"},
     {"nbf in the future", ID_CLAIMS(",\"nbf\":1500009461"), &want_id, 0,
      KAERI_ERR_AUTH, "token not valid yet (nbf in the future)"},
     {"nbf within the skew", ID_CLAIMS(",\"nbf\":1500009460"), &want_id, 0,
@@ -647,12 +648,12 @@ static const struct claim_case claim_cases[] = {
      "\"client_id\":\"other\",\"exp\":1500013000}",
      &want_access, 0, KAERI_ERR_AUTH, "client_id mismatch"},
     {"client_id a prefix",
-     "{\"client_id\":\"" CLIENT "\\u0000x\",\"exp\":1500013000}",
-     &want_access, 0, KAERI_ERR_AUTH, "client_id mismatch"},
-    {"access token where an id token is wanted", ACCESS_CLAIMS(""), &want_id,
-     0, KAERI_ERR_AUTH, "aud missing"},
-    {"id token where an access token is wanted", ID_CLAIMS(""), &want_access,
-     0, KAERI_ERR_AUTH, "client_id missing"},
+     "{\"client_id\":\"" CLIENT "\\u0000x\",\"exp\":1500013000}", &want_access,
+     0, KAERI_ERR_AUTH, "client_id mismatch"},
+    {"access token where an id token is wanted", ACCESS_CLAIMS(""), &want_id, 0,
+     KAERI_ERR_AUTH, "aud missing"},
+    {"id token where an access token is wanted", ID_CLAIMS(""), &want_access, 0,
+     KAERI_ERR_AUTH, "client_id missing"},
     {"wrong token_use", ACCESS_CLAIMS(""), &want_use_id, 0, KAERI_ERR_AUTH,
      "token_use mismatch"},
     {"token_use missing", "{\"sub\":\"u\"}", &want_use_id, 0, KAERI_ERR_AUTH,
@@ -664,8 +665,9 @@ static const struct claim_case claim_cases[] = {
     {"iss missing",
      "{\"token_use\":\"id\",\"aud\":\"" CLIENT "\",\"exp\":1500013000}",
      &want_id, 0, KAERI_ERR_AUTH, "iss missing"},
-    {"iss not a string", "{\"iss\":{},\"aud\":\"" CLIENT "\",\"exp\":1500013000}",
-     &want_id, 0, KAERI_ERR_AUTH, "iss is not a string"},
+    {"iss not a string",
+     "{\"iss\":{},\"aud\":\"" CLIENT "\",\"exp\":1500013000}", &want_id, 0,
+     KAERI_ERR_AUTH, "iss is not a string"},
     /* no token_use wanted: aud when present, else client_id */
     {"either token, aud", ID_CLAIMS(""), &want_client, 0, KAERI_OK, NULL},
     {"either token, client_id", ACCESS_CLAIMS(""), &want_client, 0, KAERI_OK,
@@ -695,9 +697,9 @@ static void test_check_claims(void **state)
         if (c->now)
             want.now = c->now < 0 ? 0 : c->now;
         rc = jwt_check_claims(&jwt, &want, &err);
-        if (rc != c->rc || (c->text && strcmp(err.text, c->text)))
-            fail_msg("%s: rc %d '%s', want %d '%s'", c->why, (int)rc,
-                     err.text, (int)c->rc, c->text ? c->text : "");
+        if (rc != c->rc || (c->text && strcmp(err.text, c->text) != 0))
+            fail_msg("%s: rc %d '%s', want %d '%s'", c->why, (int)rc, err.text,
+                     (int)c->rc, c->text ? c->text : "");
         jwt_release(&jwt);
     }
 }
@@ -707,8 +709,7 @@ static void test_check_claims_no_claims(void **state)
     struct jwt jwt = {NULL, NULL};
 
     (void)state;
-    assert_int_equal(jwt_check_claims(&jwt, &want_id, NULL),
-                     KAERI_ERR_INVALID);
+    assert_int_equal(jwt_check_claims(&jwt, &want_id, NULL), KAERI_ERR_INVALID);
 }
 
 /* The whole path a consumer takes: verify, then check. */
@@ -724,8 +725,7 @@ static void test_verify_then_check(void **state)
 
     /* spec/cognito.md section 4: the two token kinds use different keys */
     assert_int_equal(jwt_sign(id, f->a, f->kid_a, &id_token), KAERI_OK);
-    assert_int_equal(jwt_sign(access, f->b, f->kid_b, &access_token),
-                     KAERI_OK);
+    assert_int_equal(jwt_sign(access, f->b, f->kid_b, &access_token), KAERI_OK);
 
     assert_int_equal(verify(f, id_token, &jwt, &err), KAERI_OK);
     assert_int_equal(jwt_check_claims(&jwt, &want_id, &err), KAERI_OK);
