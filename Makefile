@@ -45,7 +45,7 @@ HEADERS   = $(wildcard emulator/*.h)
 debug_CFLAGS   = -g -O1
 asan_CFLAGS    = -g -O1 $(SAN)
 asan_LDFLAGS   = $(SAN)
-release_CFLAGS = -O2 -DNDEBUG_KEEP_ASSERTS
+release_CFLAGS = -O2 -g
 
 FINAL_CFLAGS = $(STD) $(WARN) -Iemulator -Itests/support $(PKG_CFLAGS) \
                $(TEST_CFLAGS) -MMD -MP
@@ -125,6 +125,11 @@ test: build/asan/kaeri emulator/kaeri $(UNIT_BINS) $(WIRE_BINS) \
 	@KAERI_BIN=$(CURDIR)/build/asan/kaeri KAERI_ROOT=$(CURDIR) \
 	    tools/run-tests.sh $(UNIT_BINS) $(WIRE_BINS) $(asan_FUZZ_BINS) \
 	    build/asan/tools/demo
+
+# Benchmarks run on the optimised build; they print, they never fail a test.
+bench: build/release/kaeri build/release/tools/bench
+	@KAERI_BIN=$(CURDIR)/build/release/kaeri KAERI_ROOT=$(CURDIR) \
+	    build/release/tools/bench
 
 FUZZ_TIME ?= 60
 fuzz: $(fuzz_FUZZ_BINS)

@@ -112,7 +112,7 @@ static enum kaeri_err decode(const char *s, size_t n,
 {
     enum kaeri_err rc;
     unsigned char *bytes = NULL, *o;
-    size_t pad = 0, data_len, i;
+    size_t pad, data_len, i;
     uint32_t v = 0;
     unsigned int bits = 0;
 
@@ -121,9 +121,10 @@ static enum kaeri_err decode(const char *s, size_t n,
      * the last quantum to four characters; a '=' further in is caught
      * below as a character outside the alphabet.
      */
-    while (pad < 3 && n > pad && s[n - 1 - pad] == '=')
-        pad++;
-    data_len = n - pad;
+    data_len = n;
+    while (data_len && n - data_len < 3 && s[data_len - 1] == '=')
+        data_len--;
+    pad = n - data_len;
     if (pad > 2 || (pad && n % 4) || (need_pad && n % 4) || data_len % 4 == 1)
         return KAERI_ERR_INVALID;
 

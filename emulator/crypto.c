@@ -39,7 +39,7 @@
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS (CRYPTO_RS256_SIG_MAX * 8)
 #define PEM_FILE_MAX ((size_t)64 * 1024) /* 4096-bit PEM: about 3.3 KiB */
-#define JWK_E_MAX    8           /* bytes; real exponents are 65537 */
+#define JWK_E_MAX    8                   /* bytes; real exponents are 65537 */
 
 struct crypto_key {
     EVP_PKEY *pkey; /* owned; always RSA */
@@ -245,9 +245,9 @@ static enum kaeri_err read_pem_file(const char *path, struct buf *pem,
         if (got == 0)
             break;
         if (buf_add(pem, chunk, (size_t)got)) {
-            rc =
-                kaeri_fail(err, KAERI_ERR_INVALID, path,
-                           "larger than %zu bytes, not a PEM key", PEM_FILE_MAX);
+            rc = kaeri_fail(err, KAERI_ERR_INVALID, path,
+                            "larger than %zu bytes, not a PEM key",
+                            PEM_FILE_MAX);
             break;
         }
     }

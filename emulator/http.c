@@ -197,6 +197,10 @@ void http_reply_json(struct http_req *req, int status,
 
 static void reply_error(struct http_req *req, int status, const char *code,
                         bool with_type, const char *fmt, va_list ap)
+    KAERI_PRINTF(5, 0);
+
+static void reply_error(struct http_req *req, int status, const char *code,
+                        bool with_type, const char *fmt, va_list ap)
 {
     char message[1024];
     json_t *body;

@@ -75,7 +75,7 @@ static enum kaeri_err decode_part(const struct jwt_parts *parts, int which,
     size_t n = parts->len[which];
     enum kaeri_err rc;
 
-    if (memchr(s, '=', n))
+    if (n && memchr(s, '=', n))
         rc = KAERI_ERR_INVALID;
     else
         rc = b64url_decode(s, n, out);

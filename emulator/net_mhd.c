@@ -317,6 +317,9 @@ static void on_request_done(void *cls, struct MHD_Connection *conn,
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    KAERI_PRINTF(2, 0);
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     size_t n;

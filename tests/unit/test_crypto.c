@@ -552,7 +552,6 @@ static void test_from_jwk_refused(void **state)
     unsigned char big[CRYPTO_RS256_SIG_MAX + 2];
     char *odd_n, *even_n, *huge_n;
     struct crypto_key *key = NULL;
-    size_t i;
 
     (void)state;
     memset(big, 0xc3, sizeof(big));
@@ -577,6 +576,7 @@ static void test_from_jwk_refused(void **state)
             {"e one", odd_n, "AQ"},
             {"e too long", odd_n, "AQABAQABAQABAQAB"},
         };
+        size_t i;
 
         for (i = 0; i < ARRAY_SIZE(cases); i++) {
             struct kaeri_error err = {{0}, {0}};
