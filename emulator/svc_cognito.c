@@ -42,13 +42,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define COGNITO_TARGET      "AWSCognitoIdentityProviderService."
-#define COGNITO_JSON        "application/x-amz-json-1.1"
-#define JWKS_SUFFIX         "/.well-known/jwks.json"
-#define OPENID_SUFFIX       "/.well-known/openid-configuration"
-#define CODES_PATH          "/_kaeri/cognito/codes"
-#define TOKEN_SKEW_S        60  /* leeway for nbf/iat in cognito_verify_token */
-#define KEY_FILE_MAX        65536
+#define COGNITO_TARGET "AWSCognitoIdentityProviderService."
+#define COGNITO_JSON   "application/x-amz-json-1.1"
+#define JWKS_SUFFIX    "/.well-known/jwks.json"
+#define OPENID_SUFFIX  "/.well-known/openid-configuration"
+#define CODES_PATH     "/_kaeri/cognito/codes"
+#define TOKEN_SKEW_S   60 /* leeway for nbf/iat in cognito_verify_token */
+#define KEY_FILE_MAX   65536
 
 static struct {
     struct userpool **pools;
@@ -84,14 +84,13 @@ static void fail(struct call *c, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    http_reply_aws_json_error(c->req,
-                              strcmp(code, "InternalErrorException") ? 400
-                                                                     : 500,
-                              code, "%s", text);
+    http_reply_aws_json_error(
+        c->req, strcmp(code, "InternalErrorException") ? 400 : 500, code, "%s",
+        text);
 }
 
-#define INVALID_PARAM "InvalidParameterException"
-#define NOT_AUTHORIZED "NotAuthorizedException"
+#define INVALID_PARAM   "InvalidParameterException"
+#define NOT_AUTHORIZED  "NotAuthorizedException"
 #define BAD_CREDENTIALS "Incorrect username or password."
 
 /* ---- helpers: pools and lookups ------------------------------------- */
@@ -161,8 +160,8 @@ static struct userpool_client *call_client(struct call *c,
 
 static struct userpool_user *call_user(struct call *c, struct userpool *pool)
 {
-    struct userpool_user *u = userpool_find_user(pool, in_str(c->in,
-                                                              "Username"));
+    struct userpool_user *u =
+        userpool_find_user(pool, in_str(c->in, "Username"));
 
     if (!u)
         fail(c, "UserNotFoundException", "User does not exist.");
@@ -176,10 +175,10 @@ enum field_type { F_STR, F_BOOL, F_INT, F_OBJ, F_MAP, F_ARR };
 /* String patterns of the model that clients trip over. */
 enum field_pattern {
     P_NONE,
-    P_POOL_ID,  /* [\w-]+_[0-9a-zA-Z]+ */
+    P_POOL_ID,   /* [\w-]+_[0-9a-zA-Z]+ */
     P_CLIENT_ID, /* [\w+]+ */
-    P_NO_SPACE, /* [\p{L}\p{M}\p{S}\p{N}\p{P}]+ and [\S]+ */
-    P_PASSWORD, /* ^[\S]+.*[\S]+$ */
+    P_NO_SPACE,  /* [\p{L}\p{M}\p{S}\p{N}\p{P}]+ and [\S]+ */
+    P_PASSWORD,  /* ^[\S]+.*[\S]+$ */
 };
 
 struct field {
@@ -188,21 +187,36 @@ struct field {
     bool required;
     json_int_t min, max; /* string length or integer value; max 0: none */
     enum field_pattern pattern;
-    bool sensitive; /* value never echoed in messages */
+    bool sensitive;            /* value never echoed in messages */
     const char *const *values; /* enum, NULL-terminated */
 };
 
-static const char *const auth_flows[] = {
-    "USER_SRP_AUTH",      "REFRESH_TOKEN_AUTH",       "REFRESH_TOKEN",
-    "CUSTOM_AUTH",        "ADMIN_NO_SRP_AUTH",        "USER_PASSWORD_AUTH",
-    "ADMIN_USER_PASSWORD_AUTH", "USER_AUTH",          NULL};
-static const char *const challenge_names[] = {
-    "SMS_MFA",          "EMAIL_OTP",          "SOFTWARE_TOKEN_MFA",
-    "SELECT_MFA_TYPE",  "MFA_SETUP",          "PASSWORD_VERIFIER",
-    "CUSTOM_CHALLENGE", "SELECT_CHALLENGE",   "DEVICE_SRP_AUTH",
-    "DEVICE_PASSWORD_VERIFIER", "ADMIN_NO_SRP_AUTH", "NEW_PASSWORD_REQUIRED",
-    "SMS_OTP",          "PASSWORD",           "WEB_AUTHN",
-    "PASSWORD_SRP",     NULL};
+static const char *const auth_flows[] = {"USER_SRP_AUTH",
+                                         "REFRESH_TOKEN_AUTH",
+                                         "REFRESH_TOKEN",
+                                         "CUSTOM_AUTH",
+                                         "ADMIN_NO_SRP_AUTH",
+                                         "USER_PASSWORD_AUTH",
+                                         "ADMIN_USER_PASSWORD_AUTH",
+                                         "USER_AUTH",
+                                         NULL};
+static const char *const challenge_names[] = {"SMS_MFA",
+                                              "EMAIL_OTP",
+                                              "SOFTWARE_TOKEN_MFA",
+                                              "SELECT_MFA_TYPE",
+                                              "MFA_SETUP",
+                                              "PASSWORD_VERIFIER",
+                                              "CUSTOM_CHALLENGE",
+                                              "SELECT_CHALLENGE",
+                                              "DEVICE_SRP_AUTH",
+                                              "DEVICE_PASSWORD_VERIFIER",
+                                              "ADMIN_NO_SRP_AUTH",
+                                              "NEW_PASSWORD_REQUIRED",
+                                              "SMS_OTP",
+                                              "PASSWORD",
+                                              "WEB_AUTHN",
+                                              "PASSWORD_SRP",
+                                              NULL};
 static const char *const message_actions[] = {"RESEND", "SUPPRESS", NULL};
 static const char *const prevent_values[] = {"LEGACY", "ENABLED", NULL};
 
@@ -231,8 +245,8 @@ static bool is_word(char ch)
 
 static bool is_space(char ch)
 {
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' ||
-           ch == '\f' || ch == '\v';
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' ||
+           ch == '\v';
 }
 
 static bool pattern_ok(enum field_pattern p, const char *s)
@@ -326,9 +340,9 @@ static void add_violation(struct buf *msgs, int *count, const struct field *f,
 static const char *type_text(enum field_type t)
 {
     static const char *const names[] = {
-        [F_STR] = "a string", [F_BOOL] = "a boolean", [F_INT] = "an integer",
-        [F_OBJ] = "an object", [F_MAP] = "a map of strings",
-        [F_ARR] = "a list"};
+        [F_STR] = "a string",         [F_BOOL] = "a boolean",
+        [F_INT] = "an integer",       [F_OBJ] = "an object",
+        [F_MAP] = "a map of strings", [F_ARR] = "a list"};
 
     return names[t];
 }
@@ -350,9 +364,8 @@ static bool type_ok(enum field_type t, const json_t *v)
     case F_MAP:
         if (!json_is_object(v))
             return false;
-        json_object_foreach((json_t *)v, key, item)
-            if (!json_is_string(item))
-                return false;
+        json_object_foreach((json_t *)v, key,
+                            item) if (!json_is_string(item)) return false;
         return true;
     case F_ARR:
         return json_is_array(v);
@@ -403,8 +416,7 @@ static void check_field(const struct field *f, const json_t *v,
             for (i = 0; f->values[i]; i++)
                 (void)buf_printf(&set, "%s%s", i ? ", " : "", f->values[i]);
             add_violation(msgs, count, f, v,
-                          "Member must satisfy enum value set: [%s]",
-                          set.data);
+                          "Member must satisfy enum value set: [%s]", set.data);
             buf_release(&set);
         }
     } else if (f->type == F_INT) {
@@ -568,8 +580,7 @@ static void finish_sign_in(struct call *c, struct userpool *pool,
 
 /* USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH, ADMIN_NO_SRP_AUTH. */
 static void password_auth(struct call *c, struct userpool_client *cl,
-                          const json_t *params, unsigned mask,
-                          const char *flow)
+                          const json_t *params, unsigned mask, const char *flow)
 {
     const char *username, *password;
     struct userpool_user *u;
@@ -643,11 +654,10 @@ static void srp_auth(struct call *c, struct userpool_client *cl,
     ch = userpool_challenge_new(pool, USERPOOL_CHALLENGE_PASSWORD_VERIFIER, cl,
                                 u, uid, srp, c->now);
     crypto_hex(salt, sizeof(salt), salt_hex);
-    reply_ok(c, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
-                          "ChallengeName", "PASSWORD_VERIFIER",
-                          "ChallengeParameters", "SALT", salt_hex, "SRP_B",
-                          srp_b_hex(srp), "SECRET_BLOCK", ch->handle,
-                          "USERNAME", uid, "USER_ID_FOR_SRP", uid));
+    reply_ok(c, json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "ChallengeName",
+                          "PASSWORD_VERIFIER", "ChallengeParameters", "SALT",
+                          salt_hex, "SRP_B", srp_b_hex(srp), "SECRET_BLOCK",
+                          ch->handle, "USERNAME", uid, "USER_ID_FOR_SRP", uid));
 }
 
 /* REFRESH_TOKEN_AUTH: new ID and access tokens, the same refresh token. */
@@ -669,8 +679,7 @@ static void refresh_auth(struct call *c, struct userpool_client *cl,
     }
     /* spec section 3: the username, or for alias pools the sub */
     given = param(params, "SECRET_HASH");
-    if (cl->secret && given &&
-        userpool_secret_hash_ok(cl, s->user->sub, given))
+    if (cl->secret && given && userpool_secret_hash_ok(cl, s->user->sub, given))
         ; /* computed over the sub: accepted */
     else if (!secret_ok(c, cl, s->user->username, given))
         return;
@@ -774,8 +783,8 @@ static void respond_password_verifier(struct call *c,
         !(timestamp = need_param(c, resp, "TIMESTAMP")) ||
         !(signature = need_param(c, resp, "PASSWORD_CLAIM_SIGNATURE")))
         return;
-    ch = userpool_challenge_find(pool, USERPOOL_CHALLENGE_PASSWORD_VERIFIER,
-                                 cl, block, c->now);
+    ch = userpool_challenge_find(pool, USERPOOL_CHALLENGE_PASSWORD_VERIFIER, cl,
+                                 block, c->now);
     if (!ch) {
         fail(c, NOT_AUTHORIZED, BAD_CREDENTIALS);
         return;
@@ -783,12 +792,12 @@ static void respond_password_verifier(struct call *c,
     if (!secret_ok(c, cl, username, param(resp, "SECRET_HASH")))
         return;
     u = ch->user;
-    ok = u && (!strcmp(username, ch->user_id) ||
-               !strcmp(username, u->username));
+    ok =
+        u && (!strcmp(username, ch->user_id) || !strcmp(username, u->username));
     ok = ok && !srp_timestamp_parse(timestamp, &ts) &&
          llabs((long long)(ts - c->now)) <= pool->srp_skew_s;
-    ok = ok && !srp_verify(ch->srp, ch->raw, sizeof(ch->raw), timestamp,
-                           signature);
+    ok = ok &&
+         !srp_verify(ch->srp, ch->raw, sizeof(ch->raw), timestamp, signature);
     /* single use, whatever the outcome */
     userpool_challenge_drop(pool, ch);
     if (!ok) {
@@ -849,11 +858,11 @@ static void respond_new_password(struct call *c, struct userpool_client *cl,
              "Password did not conform with policy: %s", problem);
         return;
     }
-    json_object_foreach((json_t *)resp, key, value) {
+    json_object_foreach((json_t *)resp, key, value)
+    {
         if (!strncmp(key, "userAttributes.", 15) && key[15] &&
             strcmp(key + 15, "sub"))
-            (void)userpool_set_attribute(u, key + 15,
-                                         json_string_value(value));
+            (void)userpool_set_attribute(u, key + 15, json_string_value(value));
     }
     userpool_challenge_drop(pool, ch);
     userpool_set_password(pool, u, password, USERPOOL_CONFIRMED);
@@ -914,7 +923,8 @@ static void op_admin_respond_to_auth_challenge(struct call *c)
         respond(c, cl);
 }
 
-/* ---- access tokens -------------------------------------------------------- */
+/* ---- access tokens --------------------------------------------------------
+ */
 
 /*
  * The user an access token (GetUser, GlobalSignOut) belongs to, checked as
@@ -991,8 +1001,7 @@ static void op_get_user(struct call *c)
     if (!u)
         return;
     reply_ok(c, json_pack("{s:s, s:o}", "Username", u->username,
-                          "UserAttributes",
-                          userpool_user_attributes_json(u)));
+                          "UserAttributes", userpool_user_attributes_json(u)));
 }
 
 static void op_global_sign_out(struct call *c)
@@ -1020,7 +1029,8 @@ static bool read_attributes(struct call *c, const json_t *list, json_t **out)
     json_t *item;
 
     *out = json_object();
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         const char *name = in_str(item, "Name");
         json_t *value = json_object_get(item, "Value");
 
@@ -1034,13 +1044,13 @@ static bool read_attributes(struct call *c, const json_t *list, json_t **out)
             goto bad;
         }
         if (!strcmp(name, "sub")) {
-            fail(c, INVALID_PARAM, "Cannot modify the non-mutable attribute sub");
+            fail(c, INVALID_PARAM,
+                 "Cannot modify the non-mutable attribute sub");
             goto bad;
         }
-        json_object_set_new(*out, name,
-                            json_string(json_is_string(value)
-                                            ? json_string_value(value)
-                                            : ""));
+        json_object_set_new(
+            *out, name,
+            json_string(json_is_string(value) ? json_string_value(value) : ""));
     }
     return true;
 bad:
@@ -1054,8 +1064,8 @@ static void set_attributes(struct userpool_user *u, const json_t *attrs)
     const char *name;
     json_t *value;
 
-    json_object_foreach((json_t *)attrs, name, value)
-        (void)userpool_set_attribute(u, name, json_string_value(value));
+    json_object_foreach((json_t *)attrs, name, value)(void)
+        userpool_set_attribute(u, name, json_string_value(value));
 }
 
 /* "a***@e***" as Cognito masks a delivery address. */
@@ -1069,8 +1079,8 @@ static json_t *delivery_details(const struct userpool_user *u)
         return NULL;
     snprintf(masked, sizeof(masked), "%c***@%c***", email[0],
              at[1] ? at[1] : '*');
-    return json_pack("{s:s, s:s, s:s}", "Destination", masked,
-                     "DeliveryMedium", "EMAIL", "AttributeName", "email");
+    return json_pack("{s:s, s:s, s:s}", "Destination", masked, "DeliveryMedium",
+                     "EMAIL", "AttributeName", "email");
 }
 
 static bool password_ok(struct call *c, const struct userpool *pool,
@@ -1196,8 +1206,7 @@ static void op_confirm_sign_up(struct call *c)
         fail(c, "UserNotFoundException", "User does not exist.");
         return;
     }
-    if (!confirm_with_code(c, cl->pool, u,
-                           in_str(c->in, "ConfirmationCode")))
+    if (!confirm_with_code(c, cl->pool, u, in_str(c->in, "ConfirmationCode")))
         return;
     mark_confirmed(u);
     reply_ok(c, json_object());
@@ -1207,28 +1216,33 @@ static void op_confirm_sign_up(struct call *c)
 
 static json_t *user_json(const struct userpool_user *u, const char *attr_key)
 {
-    return json_pack("{s:s, s:o, s:f, s:f, s:b, s:s}", "Username",
-                     u->username, attr_key, userpool_user_attributes_json(u),
+    return json_pack("{s:s, s:o, s:f, s:f, s:b, s:s}", "Username", u->username,
+                     attr_key, userpool_user_attributes_json(u),
                      "UserCreateDate", u->created, "UserLastModifiedDate",
                      u->modified, "Enabled", u->enabled, "UserStatus",
                      userpool_status_name(u->status));
 }
 
-/* A random password that the default policy accepts. */
-static void make_temp_password(char out[17])
+/*
+ * A random password that any policy accepts: every character class, and
+ * at least 16 characters or the pool's minimum length.
+ */
+static void make_temp_password(const struct userpool_policy *policy,
+                               char out[100])
 {
     static const char *const sets[] = {"ABCDEFGHJKLMNPQRSTUVWXYZ",
-                                       "abcdefghijkmnopqrstuvwxyz",
-                                       "23456789", "!#%&*+-=?@^_"};
-    unsigned char r[16];
+                                       "abcdefghijkmnopqrstuvwxyz", "23456789",
+                                       "!#%&*+-=?@^_"};
+    size_t n = policy->min_length > 16 ? (size_t)policy->min_length : 16;
+    unsigned char r[99];
 
-    crypto_random(r, sizeof(r));
-    for (size_t i = 0; i < 16; i++) {
+    crypto_random(r, n);
+    for (size_t i = 0; i < n; i++) {
         const char *set = sets[i % ARRAY_SIZE(sets)];
 
         out[i] = set[r[i] % strlen(set)];
     }
-    out[16] = '\0';
+    out[n] = '\0';
 }
 
 static const struct field admin_create_user_fields[] = {
@@ -1253,7 +1267,7 @@ static void op_admin_create_user(struct call *c)
     bool resend = action && !strcmp(action, "RESEND");
     struct userpool_user *u;
     json_t *attrs = NULL;
-    char generated[17];
+    char generated[100];
 
     if (!pool)
         return;
@@ -1278,12 +1292,11 @@ static void op_admin_create_user(struct call *c)
         goto out;
     if (!temp) {
         /* AWS mails one; kaeri lists it at GET /_kaeri/cognito/codes */
-        make_temp_password(generated);
+        make_temp_password(&pool->policy, generated);
         temp = generated;
-        (void)userpool_code_new(pool, username, "TEMPORARY_PASSWORD", temp,
-                                c->now,
-                                (int64_t)pool->policy.temp_validity_days *
-                                    86400);
+        (void)userpool_code_new(
+            pool, username, "TEMPORARY_PASSWORD", temp, c->now,
+            (int64_t)pool->policy.temp_validity_days * 86400);
         log_info("cognito: pool '%s': temporary password for '%s' listed at "
                  "GET " CODES_PATH,
                  pool->id, username);
@@ -1413,8 +1426,8 @@ static void op_admin_user_global_sign_out(struct call *c)
 static json_t *group_json(const struct userpool *pool,
                           const struct userpool_group *g)
 {
-    json_t *o = json_pack("{s:s, s:s}", "GroupName", g->name, "UserPoolId",
-                          pool->id);
+    json_t *o =
+        json_pack("{s:s, s:s}", "GroupName", g->name, "UserPoolId", pool->id);
 
     if (g->description)
         json_object_set_new(o, "Description", json_string(g->description));
@@ -1468,8 +1481,7 @@ static const struct field user_group_fields[] = {
     {0},
 };
 
-static struct userpool_group *call_group(struct call *c,
-                                         struct userpool *pool)
+static struct userpool_group *call_group(struct call *c, struct userpool *pool)
 {
     struct userpool_group *g =
         userpool_find_group(pool, in_str(c->in, "GroupName"));
@@ -1596,8 +1608,8 @@ static json_t *policy_json(const struct userpool_policy *p)
     return json_pack("{s:{s:i, s:b, s:b, s:b, s:b, s:i}}", "PasswordPolicy",
                      "MinimumLength", p->min_length, "RequireUppercase",
                      p->require_uppercase, "RequireLowercase",
-                     p->require_lowercase, "RequireNumbers",
-                     p->require_numbers, "RequireSymbols", p->require_symbols,
+                     p->require_lowercase, "RequireNumbers", p->require_numbers,
+                     "RequireSymbols", p->require_symbols,
                      "TemporaryPasswordValidityDays", p->temp_validity_days);
 }
 
@@ -1611,8 +1623,7 @@ static json_t *pool_json(const struct userpool *pool)
                      pool->created, "EstimatedNumberOfUsers",
                      (json_int_t)pool->nusers, "MfaConfiguration", "OFF",
                      "AutoVerifiedAttributes", "AdminCreateUserConfig",
-                     "AllowAdminCreateUserOnly", 0,
-                     "UnusedAccountValidityDays",
+                     "AllowAdminCreateUserOnly", 0, "UnusedAccountValidityDays",
                      pool->policy.temp_validity_days);
 }
 
@@ -1622,16 +1633,16 @@ static json_t *pool_json(const struct userpool *pool)
  */
 static bool read_policy(struct call *c, struct userpool_policy *p)
 {
-    const json_t *pp = json_object_get(
-        json_object_get(c->in, "Policies"), "PasswordPolicy");
+    const json_t *pp =
+        json_object_get(json_object_get(c->in, "Policies"), "PasswordPolicy");
     static const struct {
         const char *name;
         size_t offset;
     } bools[] = {
-        {"RequireUppercase", offsetof(struct userpool_policy,
-                                      require_uppercase)},
-        {"RequireLowercase", offsetof(struct userpool_policy,
-                                      require_lowercase)},
+        {"RequireUppercase",
+         offsetof(struct userpool_policy, require_uppercase)},
+        {"RequireLowercase",
+         offsetof(struct userpool_policy, require_lowercase)},
         {"RequireNumbers", offsetof(struct userpool_policy, require_numbers)},
         {"RequireSymbols", offsetof(struct userpool_policy, require_symbols)},
     };
@@ -1776,12 +1787,10 @@ static json_t *client_json(const struct userpool_client *cl)
                         json_pack("{s:s, s:s, s:s}", "AccessToken",
                                   v->access_unit, "IdToken", v->id_unit,
                                   "RefreshToken", v->refresh_unit));
-    json_object_set_new(o, "ExplicitAuthFlows",
-                        userpool_flows_json(cl->flows));
-    json_object_set_new(o, "PreventUserExistenceErrors",
-                        json_string(cl->prevent_user_existence_errors
-                                        ? "ENABLED"
-                                        : "LEGACY"));
+    json_object_set_new(o, "ExplicitAuthFlows", userpool_flows_json(cl->flows));
+    json_object_set_new(
+        o, "PreventUserExistenceErrors",
+        json_string(cl->prevent_user_existence_errors ? "ENABLED" : "LEGACY"));
     json_object_set_new(o, "AllowedOAuthFlowsUserPoolClient", json_false());
     json_object_set_new(o, "EnableTokenRevocation", json_true());
     json_object_set_new(o, "AuthSessionValidity", json_integer(3));
@@ -1866,12 +1875,13 @@ static void op_create_user_pool_client(struct call *c)
                        &v.id_value, &v.id_unit, &v.id_s) ||
         !read_validity(c, "AccessTokenValidity", "AccessToken", "hours", 300,
                        86400, &v.access_value, &v.access_unit, &v.access_s) ||
-        !read_validity(c, "RefreshTokenValidity", "RefreshToken", "days",
-                       3600, 315360000, &v.refresh_value, &v.refresh_unit,
+        !read_validity(c, "RefreshTokenValidity", "RefreshToken", "days", 3600,
+                       315360000, &v.refresh_value, &v.refresh_unit,
                        &v.refresh_s))
         return;
     if (flows) {
-        json_array_foreach(flows, i, f) {
+        json_array_foreach(flows, i, f)
+        {
             unsigned flag = json_is_string(f)
                                 ? userpool_flow_parse(json_string_value(f))
                                 : 0;
@@ -1895,11 +1905,9 @@ static void op_create_user_pool_client(struct call *c)
     while (find_client_any(id));
     if (json_is_true(json_object_get(c->in, "GenerateSecret")))
         userpool_make_client_secret(secret);
-    cl = userpool_add_client(pool, id, in_str(c->in, "ClientName"),
-                             json_is_true(json_object_get(c->in,
-                                                          "GenerateSecret"))
-                                 ? secret
-                                 : NULL);
+    cl = userpool_add_client(
+        pool, id, in_str(c->in, "ClientName"),
+        json_is_true(json_object_get(c->in, "GenerateSecret")) ? secret : NULL);
     cl->flows = mask;
     cl->validity = v;
     /* the API's default is LEGACY (see the top of this file) */
@@ -1971,8 +1979,7 @@ static const struct op ops[] = {
     {"AdminInitiateAuth", true, admin_initiate_fields, op_admin_initiate_auth},
     {"AdminRespondToAuthChallenge", true, admin_respond_fields,
      op_admin_respond_to_auth_challenge},
-    {"AdminCreateUser", true, admin_create_user_fields,
-     op_admin_create_user},
+    {"AdminCreateUser", true, admin_create_user_fields, op_admin_create_user},
     {"AdminSetUserPassword", true, admin_set_password_fields,
      op_admin_set_user_password},
     {"AdminGetUser", true, pool_user_fields, op_admin_get_user},
@@ -2016,12 +2023,11 @@ static void handle_json(struct http_req *req)
         if (!strcmp(ops[i].name, name))
             op = &ops[i];
     if (!op) {
-        http_reply_aws_json_error(req, 400, "UnknownOperationException",
-                                  "%s", "");
+        http_reply_aws_json_error(req, 400, "UnknownOperationException", "%s",
+                                  "");
         return;
     }
-    if (op->is_signed &&
-        iam_authenticate_json(req, "cognito-idp", &principal))
+    if (op->is_signed && iam_authenticate_json(req, "cognito-idp", &principal))
         return; /* already answered */
     /* an empty body reads as {} (AWS JSON 1.1 does the same) */
     if (req->body.len)
@@ -2076,11 +2082,11 @@ static void handle_jwks(struct http_req *req)
         reply_no_pool(req);
         return;
     }
-    http_reply_json(req, 200, "application/json",
-                    json_pack("{s:[o, o]}", "keys",
-                              crypto_key_jwk(pool->id_key, pool->id_kid),
-                              crypto_key_jwk(pool->access_key,
-                                             pool->access_kid)));
+    http_reply_json(
+        req, 200, "application/json",
+        json_pack("{s:[o, o]}", "keys",
+                  crypto_key_jwk(pool->id_key, pool->id_kid),
+                  crypto_key_jwk(pool->access_key, pool->access_kid)));
 }
 
 static void handle_openid(struct http_req *req)
@@ -2124,7 +2130,8 @@ static char *query_value(const char *query, const char *key)
             for (const char *r = out; *r; r++) {
                 unsigned v;
 
-                if (*r == '%' && r[1] && r[2] && sscanf(r + 1, "%2x", &v) == 1) {
+                if (*r == '%' && r[1] && r[2] &&
+                    sscanf(r + 1, "%2x", &v) == 1) {
                     *w++ = (char)v;
                     r += 2;
                 } else {
@@ -2167,13 +2174,12 @@ static void handle_codes(struct http_req *req)
             if (want_user && strcmp(want_user, code->username))
                 continue;
             json_array_append_new(
-                list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b}",
-                                "userPoolId", p->id, "username",
-                                code->username, "kind", code->kind, "code",
-                                code->code, "createdAt",
-                                (json_int_t)code->created, "expiresAt",
-                                (json_int_t)code->expires, "used",
-                                code->used));
+                list,
+                json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:b}", "userPoolId",
+                          p->id, "username", code->username, "kind", code->kind,
+                          "code", code->code, "createdAt",
+                          (json_int_t)code->created, "expiresAt",
+                          (json_int_t)code->expires, "used", code->used));
         }
     }
     http_reply_json(req, 200, "application/json",
@@ -2314,9 +2320,10 @@ static struct userpool *pool_create(const char *id, const char *name,
 {
     char *arn = xasprintf("arn:aws:cognito-idp:%s:%s:userpool/%s", cg.region,
                           cg.account, id);
-    char *issuer = issuer_aws ? xasprintf("https://cognito-idp.%s.amazonaws.com/%s",
-                                          cg.region, id)
-                              : xasprintf("%s/%s", cg.http_url, id);
+    char *issuer = issuer_aws
+                       ? xasprintf("https://cognito-idp.%s.amazonaws.com/%s",
+                                   cg.region, id)
+                       : xasprintf("%s/%s", cg.http_url, id);
     char *jwks = xasprintf("%s/%s" JWKS_SUFFIX, cg.http_url, id);
     struct userpool *pool = userpool_new(id, name, arn, issuer, jwks, idk, ack);
 
@@ -2334,10 +2341,13 @@ static enum kaeri_err load_policy(const json_t *obj, const char *path,
                                   struct userpool_policy *p,
                                   struct kaeri_error *err)
 {
-    static const char *const keys[] = {
-        "minimumLength",  "requireUppercase", "requireLowercase",
-        "requireNumbers", "requireSymbols",   "temporaryPasswordValidityDays",
-        NULL};
+    static const char *const keys[] = {"minimumLength",
+                                       "requireUppercase",
+                                       "requireLowercase",
+                                       "requireNumbers",
+                                       "requireSymbols",
+                                       "temporaryPasswordValidityDays",
+                                       NULL};
     json_int_t len = p->min_length, days = p->temp_validity_days;
     enum kaeri_err rc;
 
@@ -2347,10 +2357,10 @@ static enum kaeri_err load_policy(const json_t *obj, const char *path,
                        &p->require_uppercase, err)) ||
         (rc = cfg_bool(obj, path, "requireLowercase", false,
                        &p->require_lowercase, err)) ||
-        (rc = cfg_bool(obj, path, "requireNumbers", false,
-                       &p->require_numbers, err)) ||
-        (rc = cfg_bool(obj, path, "requireSymbols", false,
-                       &p->require_symbols, err)) ||
+        (rc = cfg_bool(obj, path, "requireNumbers", false, &p->require_numbers,
+                       err)) ||
+        (rc = cfg_bool(obj, path, "requireSymbols", false, &p->require_symbols,
+                       err)) ||
         (rc = cfg_int(obj, path, "temporaryPasswordValidityDays", false, 0, 365,
                       &days, err)))
         return rc;
@@ -2362,10 +2372,15 @@ static enum kaeri_err load_policy(const json_t *obj, const char *path,
 static enum kaeri_err load_client(struct userpool *pool, const json_t *obj,
                                   const char *path, struct kaeri_error *err)
 {
-    static const char *const keys[] = {
-        "id", "name", "secret", "explicitAuthFlows",
-        "preventUserExistenceErrors", "idTokenValiditySeconds",
-        "accessTokenValiditySeconds", "refreshTokenValiditySeconds", NULL};
+    static const char *const keys[] = {"id",
+                                       "name",
+                                       "secret",
+                                       "explicitAuthFlows",
+                                       "preventUserExistenceErrors",
+                                       "idTokenValiditySeconds",
+                                       "accessTokenValiditySeconds",
+                                       "refreshTokenValiditySeconds",
+                                       NULL};
     const char *id, *name = NULL, *secret = NULL, *prevent = "ENABLED";
     const json_t *flows = NULL;
     struct userpool_client *cl;
@@ -2418,7 +2433,8 @@ static enum kaeri_err load_client(struct userpool *pool, const json_t *obj,
                     USERPOOL_ALLOW_CUSTOM_AUTH;
         return KAERI_OK;
     }
-    json_array_foreach(flows, i, f) {
+    json_array_foreach(flows, i, f)
+    {
         unsigned flag =
             json_is_string(f) ? userpool_flow_parse(json_string_value(f)) : 0;
 
@@ -2468,9 +2484,9 @@ static enum kaeri_err load_group(struct userpool *pool, const json_t *obj,
 static enum kaeri_err load_user(struct userpool *pool, const json_t *obj,
                                 const char *path, struct kaeri_error *err)
 {
-    static const char *const keys[] = {"username", "password", "sub",
-                                       "attributes", "groups", "status",
-                                       "enabled", NULL};
+    static const char *const keys[] = {"username",   "password", "sub",
+                                       "attributes", "groups",   "status",
+                                       "enabled",    NULL};
     const char *username, *password, *sub = NULL, *status = "CONFIRMED";
     const json_t *attrs = NULL, *groups = NULL;
     enum userpool_status st;
@@ -2505,7 +2521,8 @@ static enum kaeri_err load_user(struct userpool *pool, const json_t *obj,
     userpool_set_password(pool, u, password, st);
     u->enabled = enabled;
     u->created = u->modified = clock_now_epoch();
-    json_object_foreach((json_t *)attrs, key, v) {
+    json_object_foreach((json_t *)attrs, key, v)
+    {
         snprintf(where, sizeof(where), "%s.attributes.%s", path, key);
         if (!json_is_string(v) && !json_is_boolean(v))
             return kaeri_fail(err, KAERI_ERR_INVALID, where,
@@ -2517,7 +2534,8 @@ static enum kaeri_err load_user(struct userpool *pool, const json_t *obj,
             return kaeri_fail(err, KAERI_ERR_INVALID, where,
                               "set the sub with \"sub\", not as an attribute");
     }
-    json_array_foreach(groups, i, v) {
+    json_array_foreach(groups, i, v)
+    {
         struct userpool_group *g =
             json_is_string(v) ? userpool_find_group(pool, json_string_value(v))
                               : NULL;
@@ -2536,8 +2554,10 @@ static enum kaeri_err load_pool(const json_t *obj, const char *path,
                                 struct kaeri_error *err)
 {
     static const char *const keys[] = {
-        "id",     "name",    "issuer", "keys", "passwordPolicy",
-        "srpTimestampSkewSeconds", "clients", "groups", "users", NULL};
+        "id",      "name",           "issuer",
+        "keys",    "passwordPolicy", "srpTimestampSkewSeconds",
+        "clients", "groups",         "users",
+        NULL};
     static const char *const key_keys[] = {"id", "access", NULL};
     const char *id, *name = NULL, *issuer = "local", *id_path = NULL,
                     *access_path = NULL;
@@ -2559,8 +2579,8 @@ static enum kaeri_err load_pool(const json_t *obj, const char *path,
         (rc = cfg_string(obj, path, "issuer", false, &issuer, err)) ||
         (rc = cfg_object(obj, path, "keys", false, &keys_obj, err)) ||
         (rc = cfg_object(obj, path, "passwordPolicy", false, &policy, err)) ||
-        (rc = cfg_int(obj, path, "srpTimestampSkewSeconds", false, 0,
-                      315360000, &skew, err)) ||
+        (rc = cfg_int(obj, path, "srpTimestampSkewSeconds", false, 0, 315360000,
+                      &skew, err)) ||
         (rc = cfg_array(obj, path, "clients", false, &clients, err)) ||
         (rc = cfg_array(obj, path, "groups", false, &groups, err)) ||
         (rc = cfg_array(obj, path, "users", false, &users, err)))
@@ -2609,17 +2629,20 @@ static enum kaeri_err load_pool(const json_t *obj, const char *path,
         if ((rc = load_policy(policy, where, &pool->policy, err)))
             return rc;
     }
-    json_array_foreach(clients, i, v) {
+    json_array_foreach(clients, i, v)
+    {
         snprintf(where, sizeof(where), "%s.clients[%zu]", path, i);
         if ((rc = load_client(pool, v, where, err)))
             return rc;
     }
-    json_array_foreach(groups, i, v) {
+    json_array_foreach(groups, i, v)
+    {
         snprintf(where, sizeof(where), "%s.groups[%zu]", path, i);
         if ((rc = load_group(pool, v, where, err)))
             return rc;
     }
-    json_array_foreach(users, i, v) {
+    json_array_foreach(users, i, v)
+    {
         snprintf(where, sizeof(where), "%s.users[%zu]", path, i);
         if ((rc = load_user(pool, v, where, err)))
             return rc;
@@ -2665,7 +2688,8 @@ static enum kaeri_err cognito_init(const json_t *section,
                             err)))
             goto out;
     }
-    json_array_foreach(pools, i, v) {
+    json_array_foreach(pools, i, v)
+    {
         snprintf(where, sizeof(where), "$.cognito.userPools[%zu]", i);
         if ((rc = load_pool(v, where, env, err)))
             goto out;
@@ -2690,15 +2714,15 @@ static void cognito_describe(json_t *endpoints)
         json_t *clients = json_array();
 
         for (size_t j = 0; j < p->nclients; j++)
-            json_array_append_new(
-                clients, json_pack("{s:s, s:s, s:b}", "clientId",
-                                   p->clients[j]->id, "name",
-                                   p->clients[j]->name, "hasSecret",
-                                   p->clients[j]->secret != NULL));
-        json_array_append_new(
-            list, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", p->id, "name",
-                            p->name, "issuer", p->issuer, "jwksUri",
-                            p->jwks_uri, "clients", clients));
+            json_array_append_new(clients,
+                                  json_pack("{s:s, s:s, s:b}", "clientId",
+                                            p->clients[j]->id, "name",
+                                            p->clients[j]->name, "hasSecret",
+                                            p->clients[j]->secret != NULL));
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id",
+                                              p->id, "name", p->name, "issuer",
+                                              p->issuer, "jwksUri", p->jwks_uri,
+                                              "clients", clients));
     }
 }
 

@@ -18,17 +18,16 @@
 #include <string.h>
 
 /* Append 'item' to a pointer array of 'n' items. */
-#define PUSH(arr, n, item)                                                     \
-    do {                                                                       \
-        (arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr)));                   \
-        (arr)[(n)++] = (item);                                                 \
+#define PUSH(arr, n, item)                                   \
+    do {                                                     \
+        (arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))); \
+        (arr)[(n)++] = (item);                               \
     } while (0)
 
 /* Remove index 'i' keeping the order (lists show creation order). */
 #define REMOVE_AT(arr, n, i)                                                   \
     do {                                                                       \
-        memmove(&(arr)[(i)], &(arr)[(i) + 1],                                  \
-                ((n) - (i) - 1) * sizeof(*(arr)));                             \
+        memmove(&(arr)[(i)], &(arr)[(i) + 1], ((n) - (i)-1) * sizeof(*(arr))); \
         (n)--;                                                                 \
     } while (0)
 
@@ -168,9 +167,9 @@ int64_t userpool_unit_seconds(const char *unit)
     return 0;
 }
 
-struct userpool *userpool_new(const char *id, const char *name,
-                              const char *arn, const char *issuer,
-                              const char *jwks_uri, struct crypto_key *id_key,
+struct userpool *userpool_new(const char *id, const char *name, const char *arn,
+                              const char *issuer, const char *jwks_uri,
+                              struct crypto_key *id_key,
                               struct crypto_key *access_key)
 {
     struct userpool *pool = xcalloc(1, sizeof(*pool));
@@ -456,11 +455,10 @@ json_t *userpool_user_attributes_json(const struct userpool_user *user)
     const char *name;
     json_t *value;
 
-    json_array_append_new(a, json_pack("{s:s, s:s}", "Name", "sub", "Value",
-                                       user->sub));
-    json_object_foreach(user->attributes, name, value)
-        json_array_append_new(a, json_pack("{s:s, s:O}", "Name", name, "Value",
-                                           value));
+    json_array_append_new(
+        a, json_pack("{s:s, s:s}", "Name", "sub", "Value", user->sub));
+    json_object_foreach(user->attributes, name, value) json_array_append_new(
+        a, json_pack("{s:s, s:O}", "Name", name, "Value", value));
     return a;
 }
 
@@ -486,9 +484,9 @@ const char *userpool_preferred_role(struct userpool_group *const *groups,
                                     size_t n)
 {
     const struct userpool_group *best = NULL; /* lowest precedence so far */
-    const char *only = NULL;  /* the one distinct role, if one */
-    bool several = false;     /* more than one distinct role */
-    bool tie = false;         /* best's precedence has different roles */
+    const char *only = NULL; /* the one distinct role, if one */
+    bool several = false;    /* more than one distinct role */
+    bool tie = false;        /* best's precedence has different roles */
 
     for (size_t i = 0; i < n; i++) {
         const struct userpool_group *g = groups[i];
@@ -679,7 +677,8 @@ json_t *userpool_id_claims(const struct userpool *pool,
     json_object_set_new(claims, "token_use", json_string("id"));
     add_times(claims, s, now, s->client->validity.id_s);
     /* attributes as claims; the *_verified ones are booleans (section 4) */
-    json_object_foreach(u->attributes, name, value) {
+    json_object_foreach(u->attributes, name, value)
+    {
         if (!strcmp(name, "email_verified") ||
             !strcmp(name, "phone_number_verified"))
             json_object_set_new(
@@ -782,11 +781,9 @@ userpool_challenge_new(struct userpool *pool, enum userpool_challenge_kind kind,
     return ch;
 }
 
-struct userpool_challenge *
-userpool_challenge_find(const struct userpool *pool,
-                        enum userpool_challenge_kind kind,
-                        const struct userpool_client *client,
-                        const char *handle, int64_t now)
+struct userpool_challenge *userpool_challenge_find(
+    const struct userpool *pool, enum userpool_challenge_kind kind,
+    const struct userpool_client *client, const char *handle, int64_t now)
 {
     if (strlen(handle) != USERPOOL_HANDLE_LEN)
         return NULL;
@@ -869,8 +866,7 @@ struct userpool_code *userpool_code_new(struct userpool *pool,
 }
 
 struct userpool_code *userpool_code_find(const struct userpool *pool,
-                                         const char *username,
-                                         const char *kind)
+                                         const char *username, const char *kind)
 {
     for (size_t i = 0; i < pool->ncodes; i++)
         if (!strcmp(pool->codes[i]->username, username) &&

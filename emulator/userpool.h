@@ -21,11 +21,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define USERPOOL_HANDLE_BYTES   48  /* SECRET_BLOCK and Session entropy */
-#define USERPOOL_HANDLE_LEN     64  /* its standard base64 */
-#define USERPOOL_CHALLENGE_TTL  180 /* AuthSessionValidity default: 3 min */
-#define USERPOOL_CODE_TTL       86400 /* sign-up codes: 24 hours */
-#define USERPOOL_SECRET_HASH_LEN 44   /* base64 of a SHA-256 HMAC */
+#define USERPOOL_HANDLE_BYTES    48    /* SECRET_BLOCK and Session entropy */
+#define USERPOOL_HANDLE_LEN      64    /* its standard base64 */
+#define USERPOOL_CHALLENGE_TTL   180   /* AuthSessionValidity default: 3 min */
+#define USERPOOL_CODE_TTL        86400 /* sign-up codes: 24 hours */
+#define USERPOOL_SECRET_HASH_LEN 44    /* base64 of a SHA-256 HMAC */
 
 enum userpool_status {
     USERPOOL_UNCONFIRMED,
@@ -59,12 +59,12 @@ json_t *userpool_flows_json(unsigned flows);
 
 /* spec/cognito.md section 2.2; defaults are AWS's. */
 struct userpool_policy {
-    int min_length;           /* 6..99, default 8 */
+    int min_length; /* 6..99, default 8 */
     bool require_uppercase;
     bool require_lowercase;
     bool require_numbers;
     bool require_symbols;
-    int temp_validity_days;   /* 0..365, default 7 */
+    int temp_validity_days; /* 0..365, default 7 */
 };
 
 void userpool_policy_default(struct userpool_policy *p);
@@ -74,12 +74,12 @@ void userpool_policy_default(struct userpool_policy *p);
  * NULL when it conforms. One reason, checked in the spec's order.
  */
 const char *userpool_password_problem(const struct userpool_policy *policy,
-                                       const char *password);
+                                      const char *password);
 
 /* Token lifetimes, in seconds, and how DescribeUserPoolClient shows them. */
 struct userpool_validity {
     int64_t id_s, access_s, refresh_s;
-    int64_t id_value, access_value, refresh_value; /* in their units */
+    int64_t id_value, access_value, refresh_value;    /* in their units */
     const char *id_unit, *access_unit, *refresh_unit; /* static strings */
 };
 
@@ -90,14 +90,14 @@ int64_t userpool_unit_seconds(const char *unit);
 struct userpool;
 
 struct userpool_client {
-    struct userpool *pool;     /* the owner */
+    struct userpool *pool; /* the owner */
     char *id;
     char *name;
-    char *secret;              /* NULL: a client without a secret */
-    unsigned flows;            /* enum userpool_flow */
+    char *secret;                       /* NULL: a client without a secret */
+    unsigned flows;                     /* enum userpool_flow */
     bool prevent_user_existence_errors; /* ENABLED rather than LEGACY */
     struct userpool_validity validity;
-    double created, modified;  /* epoch seconds */
+    double created, modified; /* epoch seconds */
 };
 
 struct userpool_group {
@@ -111,13 +111,13 @@ struct userpool_group {
 
 struct userpool_user {
     char *username;
-    char *sub;          /* uuid */
-    char *password;     /* kept as given (an emulator); NULL: none yet */
+    char *sub;      /* uuid */
+    char *password; /* kept as given (an emulator); NULL: none yet */
     unsigned char salt[SRP_SALT_LEN]; /* drawn whenever the password is set */
     json_t *attributes; /* object name -> string, without "sub"; owned */
     enum userpool_status status;
     bool enabled;
-    int64_t temp_password_expires; /* epoch s; 0 when not temporary */
+    int64_t temp_password_expires;  /* epoch s; 0 when not temporary */
     struct userpool_group **groups; /* borrowed from the pool */
     size_t ngroups;
     double created, modified;
@@ -130,10 +130,10 @@ struct userpool_session {
     char event_id[CRYPTO_UUID_LEN + 1];
     const struct userpool_client *client;
     struct userpool_user *user;
-    int64_t auth_time;     /* epoch s of the authentication */
-    int64_t expires;       /* refresh token's end */
-    int64_t keep_until;    /* forget the record (revoked or not) after */
-    bool revoked;          /* GlobalSignOut */
+    int64_t auth_time;  /* epoch s of the authentication */
+    int64_t expires;    /* refresh token's end */
+    int64_t keep_until; /* forget the record (revoked or not) after */
+    bool revoked;       /* GlobalSignOut */
 };
 
 enum userpool_challenge_kind {
@@ -144,33 +144,33 @@ enum userpool_challenge_kind {
 /* A pending challenge, found by its handle (SECRET_BLOCK or Session). */
 struct userpool_challenge {
     enum userpool_challenge_kind kind;
-    char handle[USERPOOL_HANDLE_LEN + 1];       /* standard base64 */
-    unsigned char raw[USERPOOL_HANDLE_BYTES];   /* its bytes, for SRP's M */
+    char handle[USERPOOL_HANDLE_LEN + 1];     /* standard base64 */
+    unsigned char raw[USERPOOL_HANDLE_BYTES]; /* its bytes, for SRP's M */
     const struct userpool_client *client;
-    struct userpool_user *user;  /* NULL: the decoy for an unknown user */
-    char *user_id;               /* USER_ID_FOR_SRP */
-    struct srp_session *srp;     /* PASSWORD_VERIFIER only; owned */
+    struct userpool_user *user; /* NULL: the decoy for an unknown user */
+    char *user_id;              /* USER_ID_FOR_SRP */
+    struct srp_session *srp;    /* PASSWORD_VERIFIER only; owned */
     int64_t expires;
 };
 
 /* A confirmation code or generated temporary password, for /_kaeri/. */
 struct userpool_code {
     char *username;
-    char *kind;     /* "SIGN_UP", "TEMPORARY_PASSWORD" */
+    char *kind; /* "SIGN_UP", "TEMPORARY_PASSWORD" */
     char *code;
     int64_t created, expires;
     bool used;
 };
 
 struct userpool {
-    char *id;        /* "ap-northeast-1_KaeriPool1" */
+    char *id; /* "ap-northeast-1_KaeriPool1" */
     char *name;
     char *arn;
     char *issuer;    /* iss of its tokens */
     char *jwks_uri;  /* always the local URL */
     bool issuer_aws; /* issuer in AWS's form */
     struct userpool_policy policy;
-    int64_t srp_skew_s;  /* TIMESTAMP window, default 300 */
+    int64_t srp_skew_s;                     /* TIMESTAMP window, default 300 */
     struct crypto_key *id_key, *access_key; /* owned */
     char id_kid[CRYPTO_KID_MAX], access_kid[CRYPTO_KID_MAX];
     unsigned char decoy_key[32]; /* PreventUserExistenceErrors decoys */
@@ -195,9 +195,9 @@ struct userpool {
  * taken (freed with the pool). The pool's name is its id after the first
  * '_' for SRP, which the caller checks exists.
  */
-struct userpool *userpool_new(const char *id, const char *name,
-                              const char *arn, const char *issuer,
-                              const char *jwks_uri, struct crypto_key *id_key,
+struct userpool *userpool_new(const char *id, const char *name, const char *arn,
+                              const char *issuer, const char *jwks_uri,
+                              struct crypto_key *id_key,
                               struct crypto_key *access_key);
 void userpool_free(struct userpool *pool);
 /* The part of the id after its first '_' (SRP's poolName). */
@@ -224,8 +224,7 @@ struct userpool_group *userpool_find_group(const struct userpool *pool,
  * user starts UNCONFIRMED, enabled, without password or attributes.
  */
 struct userpool_user *userpool_add_user(struct userpool *pool,
-                                        const char *username,
-                                        const char *sub);
+                                        const char *username, const char *sub);
 struct userpool_user *userpool_find_user(const struct userpool *pool,
                                          const char *username);
 /* Remove the user with its sessions, challenges and codes. */
@@ -283,9 +282,10 @@ void userpool_sign_out(struct userpool *pool, const struct userpool_user *user);
  * 'with_refresh'). New reference in *out. KAERI_ERR_INTERNAL if signing
  * fails.
  */
-KAERI_MUST_CHECK enum kaeri_err
-userpool_mint(const struct userpool *pool, const struct userpool_session *s,
-              int64_t now, bool with_refresh, json_t **out);
+KAERI_MUST_CHECK enum kaeri_err userpool_mint(const struct userpool *pool,
+                                              const struct userpool_session *s,
+                                              int64_t now, bool with_refresh,
+                                              json_t **out);
 /* The claims of each token, for tests and the minting above; new refs. */
 json_t *userpool_id_claims(const struct userpool *pool,
                            const struct userpool_session *s, int64_t now);
@@ -302,11 +302,9 @@ userpool_challenge_new(struct userpool *pool, enum userpool_challenge_kind kind,
                        const struct userpool_client *client,
                        struct userpool_user *user, const char *user_id,
                        struct srp_session *srp, int64_t now);
-struct userpool_challenge *
-userpool_challenge_find(const struct userpool *pool,
-                        enum userpool_challenge_kind kind,
-                        const struct userpool_client *client,
-                        const char *handle, int64_t now);
+struct userpool_challenge *userpool_challenge_find(
+    const struct userpool *pool, enum userpool_challenge_kind kind,
+    const struct userpool_client *client, const char *handle, int64_t now);
 void userpool_challenge_drop(struct userpool *pool,
                              struct userpool_challenge *ch);
 

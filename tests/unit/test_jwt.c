@@ -415,6 +415,44 @@ static void test_hs256_with_public_key(void **state)
     json_decref(jwk);
 }
 
+/*
+ * The same with a public key known only as PEM text (no private half in
+ * this test): HS256 keyed with that very PEM is still refused.
+ */
+static void test_hs256_with_public_pem(void **state)
+{
+    static const char pem[] =
+        "-----BEGIN PUBLIC KEY-----\n"
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAz0SCUMiJ48emFqr+zKhO\n"
+        "DFlTOchVm0IPz+sV05/ZTjodTdytgx3JORey1k61LK9+GLmMXNyWlTLZ78TV55Qp\n"
+        "VKK879CHc4Rlt8ZFyIVk4RwiKIBIbiGR4yGE8kbN4CLpTj+h7KzPvFw/u+NuGfV4\n"
+        "aRH6k8ILfPopUFZYq823UIuqsgvzZ1ldb4OWOv92qQGW1IqKGuX9uT0Ge44j61dK\n"
+        "VQBJl+AfUr9HtNeVKblr5qfV8EyFYnVVwXlCpS9AxJDgwFrKlyB7Gqu8/xechV3M\n"
+        "Du+ecSk4adIFU7XKHu4Hd+nq2xqLTqh9LH3Ko9c9mmmILnXiVHljMh+FHa1WgQwh\n"
+        "HwIDAQAB\n"
+        "-----END PUBLIC KEY-----\n";
+    struct crypto_key *pub = NULL;
+    struct keyring ring;
+    char *header, *token;
+    struct kaeri_error err = {{0}, {0}};
+    struct jwt jwt;
+
+    (void)state;
+    assert_int_equal(crypto_key_from_pem(pem, strlen(pem), &pub, NULL),
+                     KAERI_OK);
+    ring = (struct keyring){{"pem", NULL}, {pub, NULL}};
+    header = header_for("\"alg\":\"HS256\"", "pem");
+    token = forge(header, "{\"sub\":\"admin\"}", NULL, pem);
+    assert_int_equal(
+        jwt_verify(token, strlen(token), keyring_lookup, &ring, &jwt, &err),
+        KAERI_ERR_AUTH);
+    assert_string_equal(err.text, "alg is not RS256");
+    assert_null(jwt.claims);
+    free(token);
+    free(header);
+    crypto_key_free(pub);
+}
+
 static void test_kid_refused(void **state)
 {
     static const char *const headers[] = {
@@ -752,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_wrong_key),
         cmocka_unit_test(test_alg_refused),
         cmocka_unit_test(test_hs256_with_public_key),
+        cmocka_unit_test(test_hs256_with_public_pem),
         cmocka_unit_test(test_kid_refused),
         cmocka_unit_test(test_crit_refused),
         cmocka_unit_test(test_malformed),

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "crypto.h"
@@ -25,13 +26,18 @@ static const struct policy_case policy_cases[] = {
     /* AWS's default policy */
     {8, true, true, true, true, "Alice#Passw0rd", NULL},
     {8, true, true, true, true, "Ab1#", "Password not long enough"},
-    {8, true, true, true, true, "Abcdefg#", "Password must have numeric characters"},
-    {8, true, true, true, true, "Abcdefg1", "Password must have symbol characters"},
-    {8, true, true, true, true, "abcdef1#", "Password must have uppercase characters"},
-    {8, true, true, true, true, "ABCDEF1#", "Password must have lowercase characters"},
+    {8, true, true, true, true, "Abcdefg#",
+     "Password must have numeric characters"},
+    {8, true, true, true, true, "Abcdefg1",
+     "Password must have symbol characters"},
+    {8, true, true, true, true, "abcdef1#",
+     "Password must have uppercase characters"},
+    {8, true, true, true, true, "ABCDEF1#",
+     "Password must have lowercase characters"},
     /* a space inside counts as a symbol, at either end it does not */
     {8, true, true, true, true, "Abc def1", NULL},
-    {8, true, true, true, true, "Abcdef1 ", "Password must have symbol characters"},
+    {8, true, true, true, true, "Abcdef1 ",
+     "Password must have symbol characters"},
     /* every special character of spec/cognito.md section 2.2 */
     {8, true, true, true, true, "Abcdef1^", NULL},
     {8, true, true, true, true, "Abcdef1`", NULL},
@@ -42,7 +48,8 @@ static const struct policy_case policy_cases[] = {
     {6, false, false, false, false, "abcde", "Password not long enough"},
     {10, true, true, true, false, "LongEnough1", NULL},
     /* length counts characters, not bytes */
-    {8, false, false, false, false, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "Password not long enough"},
+    {8, false, false, false, false, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+     "Password not long enough"},
 };
 
 static void test_password_policy(void **state)
@@ -50,8 +57,8 @@ static void test_password_policy(void **state)
     (void)state;
     for (size_t i = 0; i < ARRAY_SIZE(policy_cases); i++) {
         const struct policy_case *c = &policy_cases[i];
-        struct userpool_policy p = {c->min_length, c->upper, c->lower,
-                                    c->numbers, c->symbols, 7};
+        struct userpool_policy p = {c->min_length, c->upper,   c->lower,
+                                    c->numbers,    c->symbols, 7};
         const char *got = userpool_password_problem(&p, c->password);
 
         if (!c->problem)
@@ -169,12 +176,12 @@ static struct userpool *fixture_pool(void)
 {
     struct crypto_key *idk = NULL, *ack = NULL;
 
-    assert_int_equal(crypto_key_load_or_create("fixtures/keys/pool1-id.pem",
-                                               &idk, NULL),
-                     KAERI_OK);
-    assert_int_equal(crypto_key_load_or_create(
-                         "fixtures/keys/pool1-access.pem", &ack, NULL),
-                     KAERI_OK);
+    assert_int_equal(
+        crypto_key_load_or_create("fixtures/keys/pool1-id.pem", &idk, NULL),
+        KAERI_OK);
+    assert_int_equal(
+        crypto_key_load_or_create("fixtures/keys/pool1-access.pem", &ack, NULL),
+        KAERI_OK);
     return userpool_new("ap-northeast-1_Test1", "t", "arn", "http://x/p",
                         "http://x/p/.well-known/jwks.json", idk, ack);
 }
@@ -203,9 +210,9 @@ static void test_model(void **state)
     assert_true(userpool_set_attribute(u, "email", "zoe@example.com"));
     assert_true(userpool_set_attribute(u, "email_verified", "true"));
     attrs = userpool_user_attributes_json(u);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(attrs, 0), "Name")),
-                        "sub");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(attrs, 0), "Name")),
+        "sub");
     assert_int_equal(json_array_size(attrs), 3);
     json_decref(attrs);
 
@@ -228,9 +235,9 @@ static void test_model(void **state)
     assert_string_equal(json_string_value(json_object_get(claims, "aud")),
                         "client1");
     assert_true(json_is_true(json_object_get(claims, "email_verified")));
-    assert_string_equal(json_string_value(json_object_get(
-                            claims, "cognito:preferred_role")),
-                        RA);
+    assert_string_equal(
+        json_string_value(json_object_get(claims, "cognito:preferred_role")),
+        RA);
     assert_int_equal(json_integer_value(json_object_get(claims, "exp")),
                      2000 + 3600);
     assert_int_equal(json_integer_value(json_object_get(claims, "auth_time")),
@@ -271,8 +278,8 @@ static void test_challenges_and_codes(void **state)
     memcpy(handle, ch->handle, sizeof(handle));
     /* bound to its client and kind, and expires after 3 minutes */
     assert_ptr_equal(userpool_challenge_find(pool,
-                                             USERPOOL_CHALLENGE_NEW_PASSWORD,
-                                             a, handle, 100 + 179),
+                                             USERPOOL_CHALLENGE_NEW_PASSWORD, a,
+                                             handle, 100 + 179),
                      ch);
     assert_null(userpool_challenge_find(pool, USERPOOL_CHALLENGE_NEW_PASSWORD,
                                         b, handle, 100));

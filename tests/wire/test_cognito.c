@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
 #include <cmocka.h>
 
 #include "crypto.h"
@@ -26,13 +27,14 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL       "ap-northeast-1_KaeriPool1"
-#define WEB        "kaeriwebclientnosecret0001"
-#define BACKEND    "kaerisecretclient000000001"
+#define POOL           "ap-northeast-1_KaeriPool1"
+#define WEB            "kaeriwebclientnosecret0001"
+#define BACKEND        "kaerisecretclient000000001"
 #define BACKEND_SECRET "kaeri0backend0client0secret0000000000000000000000001"
-#define ADMIN_KEYS "AKIAKAERIADMINKEY001:kaeriAdminSecretKey0000000000000000000001"
-#define ALICE_PW   "Alice#Passw0rd"
-#define BOB_PW     "Bob#Passw0rd1"
+#define ADMIN_KEYS \
+    "AKIAKAERIADMINKEY001:kaeriAdminSecretKey0000000000000000000001"
+#define ALICE_PW    "Alice#Passw0rd"
+#define BOB_PW      "Bob#Passw0rd1"
 #define ROLE_ADMINS "arn:aws:iam::123456789012:role/kaeri-chat-admins"
 #define ROLE_USERS  "arn:aws:iam::123456789012:role/kaeri-chat-users"
 
@@ -138,8 +140,7 @@ static json_t *password_sign_in(const char *client, const char *user,
 {
     char *body = dump("{s:s, s:s, s:{s:s, s:s}}", "AuthFlow",
                       "USER_PASSWORD_AUTH", "ClientId", client,
-                      "AuthParameters", "USERNAME", user, "PASSWORD",
-                      password);
+                      "AuthParameters", "USERNAME", user, "PASSWORD", password);
     json_t *out = call_ok("InitiateAuth", body, 0);
 
     free(body);
@@ -152,8 +153,7 @@ static void http_get(const char *path, long *status, json_t **body)
     struct wire_resp resp;
 
     snprintf(url, sizeof(url), "%s%s", proc.http, path);
-    assert_int_equal(wire_request("GET", url, NULL, NULL, 0, NULL, NULL,
-                                  &resp),
+    assert_int_equal(wire_request("GET", url, NULL, NULL, 0, NULL, NULL, &resp),
                      0);
     *status = resp.status;
     *body = json_loadb(resp.body, resp.len, 0, NULL);
@@ -204,7 +204,8 @@ static void jwks_fetch(const char *pool, struct jwks *j)
     http_get(path, &status, &body);
     assert_int_equal(status, 200);
     assert_int_equal(json_array_size(json_object_get(body, "keys")), 2);
-    json_array_foreach(json_object_get(body, "keys"), i, key) {
+    json_array_foreach(json_object_get(body, "keys"), i, key)
+    {
         assert_string_equal(json_string_value(json_object_get(key, "alg")),
                             "RS256");
         assert_string_equal(json_string_value(json_object_get(key, "kty")),
@@ -212,10 +213,9 @@ static void jwks_fetch(const char *pool, struct jwks *j)
         assert_string_equal(json_string_value(json_object_get(key, "use")),
                             "sig");
         assert_int_equal(
-            crypto_key_from_jwk(
-                json_string_value(json_object_get(key, "n")),
-                json_string_value(json_object_get(key, "e")), &j->keys[j->n],
-                NULL),
+            crypto_key_from_jwk(json_string_value(json_object_get(key, "n")),
+                                json_string_value(json_object_get(key, "e")),
+                                &j->keys[j->n], NULL),
             KAERI_OK);
         snprintf(j->kids[j->n], CRYPTO_KID_MAX, "%s",
                  json_string_value(json_object_get(key, "kid")));
@@ -242,9 +242,9 @@ static json_t *verify(const char *pool, const char *token, const char *use,
 
     assert_non_null(token);
     jwks_fetch(pool, &j);
-    assert_int_equal(jwt_verify(token, strlen(token), jwks_lookup, &j, &jwt,
-                                NULL),
-                     KAERI_OK);
+    assert_int_equal(
+        jwt_verify(token, strlen(token), jwks_lookup, &j, &jwt, NULL),
+        KAERI_OK);
     snprintf(issuer, sizeof(issuer), "%s/%s", proc.http, pool);
     claims = json_incref(jwt.claims);
     snprintf(kid, sizeof(kid), "%s",
@@ -268,9 +268,9 @@ static bool array_has(const json_t *a, const char *s)
     size_t i;
     json_t *v;
 
-    json_array_foreach(a, i, v)
-        if (json_is_string(v) && !strcmp(json_string_value(v), s))
-            return true;
+    json_array_foreach(a, i,
+                       v) if (json_is_string(v) &&
+                              !strcmp(json_string_value(v), s)) return true;
     return false;
 }
 
@@ -281,10 +281,10 @@ static void check_three_tokens(const json_t *out)
     assert_non_null(wire_json_str(out, "AuthenticationResult.RefreshToken"));
     assert_string_equal(wire_json_str(out, "AuthenticationResult.TokenType"),
                         "Bearer");
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(out, "AuthenticationResult"),
-                         "ExpiresIn")),
-                     3600);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(out, "AuthenticationResult"), "ExpiresIn")),
+        3600);
 }
 
 /* ---- the tests -------------------------------------------------------- */
@@ -302,9 +302,9 @@ static void test_password_auth_tokens_jwks(void **state)
     id = verify(POOL, wire_json_str(out, "AuthenticationResult.IdToken"), "id",
                 &id_kid);
     snprintf(id_kid_copy, sizeof(id_kid_copy), "%s", id_kid);
-    access = verify(POOL,
-                    wire_json_str(out, "AuthenticationResult.AccessToken"),
-                    "access", &access_kid);
+    access =
+        verify(POOL, wire_json_str(out, "AuthenticationResult.AccessToken"),
+               "access", &access_kid);
     /* two keys, one per token kind (spec/cognito.md section 4) */
     assert_string_not_equal(id_kid_copy, access_kid);
 
@@ -334,11 +334,9 @@ static void test_password_auth_tokens_jwks(void **state)
                         "aws.cognito.signin.user.admin");
     assert_null(json_object_get(access, "aud"));
     assert_null(json_object_get(access, "cognito:roles"));
-    assert_true(array_has(json_object_get(access, "cognito:groups"),
-                          "admins"));
+    assert_true(array_has(json_object_get(access, "cognito:groups"), "admins"));
 
-    snprintf(path, sizeof(path), "/%s/.well-known/openid-configuration",
-             POOL);
+    snprintf(path, sizeof(path), "/%s/.well-known/openid-configuration", POOL);
     http_get(path, &status, &oidc);
     assert_int_equal(status, 200);
     snprintf(want, sizeof(want), "%s/%s", proc.http, POOL);
@@ -400,9 +398,9 @@ static void test_admin_initiate_auth(void **state)
     json_t *out, *id;
 
     (void)state;
-    body = dump("{s:s, s:s, s:s, s:{s:s, s:s}}", "UserPoolId", POOL,
-                "ClientId", WEB, "AuthFlow", "ADMIN_USER_PASSWORD_AUTH",
-                "AuthParameters", "USERNAME", "bob", "PASSWORD", BOB_PW);
+    body = dump("{s:s, s:s, s:s, s:{s:s, s:s}}", "UserPoolId", POOL, "ClientId",
+                WEB, "AuthFlow", "ADMIN_USER_PASSWORD_AUTH", "AuthParameters",
+                "USERNAME", "bob", "PASSWORD", BOB_PW);
     out = call_ok("AdminInitiateAuth", body, 1);
     check_three_tokens(out);
     id = verify(POOL, wire_json_str(out, "AuthenticationResult.IdToken"), "id",
@@ -422,8 +420,8 @@ static void test_admin_initiate_auth(void **state)
 
     body = dump("{s:s, s:s, s:s, s:{s:s, s:s}}", "UserPoolId",
                 "ap-northeast-1_Nope", "ClientId", WEB, "AuthFlow",
-                "ADMIN_USER_PASSWORD_AUTH", "AuthParameters", "USERNAME",
-                "bob", "PASSWORD", BOB_PW);
+                "ADMIN_USER_PASSWORD_AUTH", "AuthParameters", "USERNAME", "bob",
+                "PASSWORD", BOB_PW);
     call_fails("AdminInitiateAuth", body, 1, "ResourceNotFoundException",
                "User pool ap-northeast-1_Nope does not exist.");
     free(body);
@@ -450,13 +448,11 @@ static void test_secret_hash(void **state)
     call_fails("InitiateAuth", body, 0, "NotAuthorizedException",
                "Unable to verify secret hash for client " BACKEND);
     free(body);
-    assert_int_equal(srp_client_secret_hash(BACKEND_SECRET, "alice", BACKEND,
-                                            hash),
-                     0);
+    assert_int_equal(
+        srp_client_secret_hash(BACKEND_SECRET, "alice", BACKEND, hash), 0);
     body = dump("{s:s, s:s, s:{s:s, s:s, s:s}}", "AuthFlow",
                 "USER_PASSWORD_AUTH", "ClientId", BACKEND, "AuthParameters",
-                "USERNAME", "alice", "PASSWORD", ALICE_PW, "SECRET_HASH",
-                hash);
+                "USERNAME", "alice", "PASSWORD", ALICE_PW, "SECRET_HASH", hash);
     out = call_ok("InitiateAuth", body, 0);
     check_three_tokens(out);
     json_decref(out);
@@ -485,8 +481,8 @@ static time_t kaeri_now(void)
  * *block_out / *respond_out when not NULL (callers free them).
  */
 static json_t *srp_sign_in(const char *client, const char *secret,
-                           const char *user, const char *password,
-                           long *status, char **respond_out)
+                           const char *user, const char *password, long *status,
+                           char **respond_out)
 {
     struct srp_client *srp = srp_client_new(NULL);
     char sig[SRP_CLIENT_SIG_MAX], ts[SRP_CLIENT_TIMESTAMP_MAX];
@@ -497,8 +493,7 @@ static json_t *srp_sign_in(const char *client, const char *secret,
 
     assert_non_null(srp);
     if (secret)
-        assert_int_equal(srp_client_secret_hash(secret, user, client, hash),
-                         0);
+        assert_int_equal(srp_client_secret_hash(secret, user, client, hash), 0);
     body = secret ? dump("{s:s, s:s, s:{s:s, s:s, s:s}}", "AuthFlow",
                          "USER_SRP_AUTH", "ClientId", client, "AuthParameters",
                          "USERNAME", user, "SRP_A", srp_client_a_hex(srp),
@@ -512,8 +507,8 @@ static json_t *srp_sign_in(const char *client, const char *secret,
                         "PASSWORD_VERIFIER");
     uid = wire_json_str(challenge, "ChallengeParameters.USER_ID_FOR_SRP");
     assert_non_null(uid);
-    assert_string_equal(uid, wire_json_str(challenge,
-                                           "ChallengeParameters.USERNAME"));
+    assert_string_equal(
+        uid, wire_json_str(challenge, "ChallengeParameters.USERNAME"));
     srp_client_timestamp(kaeri_now(), ts);
     assert_int_equal(
         srp_client_signature(
@@ -525,22 +520,21 @@ static json_t *srp_sign_in(const char *client, const char *secret,
         0);
     if (secret)
         assert_int_equal(srp_client_secret_hash(secret, uid, client, hash), 0);
-    body = secret
-               ? dump("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}",
-                      "ChallengeName", "PASSWORD_VERIFIER", "ClientId",
-                      client, "ChallengeResponses", "USERNAME", uid,
-                      "PASSWORD_CLAIM_SECRET_BLOCK",
-                      wire_json_str(challenge,
-                                    "ChallengeParameters.SECRET_BLOCK"),
-                      "TIMESTAMP", ts, "PASSWORD_CLAIM_SIGNATURE", sig,
-                      "SECRET_HASH", hash)
-               : dump("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "ChallengeName",
-                      "PASSWORD_VERIFIER", "ClientId", client,
-                      "ChallengeResponses", "USERNAME", uid,
-                      "PASSWORD_CLAIM_SECRET_BLOCK",
-                      wire_json_str(challenge,
-                                    "ChallengeParameters.SECRET_BLOCK"),
-                      "TIMESTAMP", ts, "PASSWORD_CLAIM_SIGNATURE", sig);
+    body =
+        secret
+            ? dump("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}}", "ChallengeName",
+                   "PASSWORD_VERIFIER", "ClientId", client,
+                   "ChallengeResponses", "USERNAME", uid,
+                   "PASSWORD_CLAIM_SECRET_BLOCK",
+                   wire_json_str(challenge, "ChallengeParameters.SECRET_BLOCK"),
+                   "TIMESTAMP", ts, "PASSWORD_CLAIM_SIGNATURE", sig,
+                   "SECRET_HASH", hash)
+            : dump("{s:s, s:s, s:{s:s, s:s, s:s, s:s}}", "ChallengeName",
+                   "PASSWORD_VERIFIER", "ClientId", client,
+                   "ChallengeResponses", "USERNAME", uid,
+                   "PASSWORD_CLAIM_SECRET_BLOCK",
+                   wire_json_str(challenge, "ChallengeParameters.SECRET_BLOCK"),
+                   "TIMESTAMP", ts, "PASSWORD_CLAIM_SIGNATURE", sig);
     out = call("RespondToAuthChallenge", body, 0, status);
     if (respond_out)
         *respond_out = body;
@@ -574,8 +568,7 @@ static void test_srp(void **state)
 
     out = srp_sign_in(WEB, NULL, "alice", "Wrong#Passw0rd", &status, NULL);
     assert_int_equal(status, 400);
-    assert_string_equal(wire_json_str(out, "__type"),
-                        "NotAuthorizedException");
+    assert_string_equal(wire_json_str(out, "__type"), "NotAuthorizedException");
     assert_string_equal(wire_json_str(out, "message"),
                         "Incorrect username or password.");
     json_decref(out);
@@ -608,8 +601,8 @@ static void test_refresh(void **state)
     again = call_ok("InitiateAuth", body, 0);
     free(body);
     assert_null(wire_json_str(again, "AuthenticationResult.RefreshToken"));
-    id1 = verify(POOL, wire_json_str(out, "AuthenticationResult.IdToken"),
-                 "id", NULL);
+    id1 = verify(POOL, wire_json_str(out, "AuthenticationResult.IdToken"), "id",
+                 NULL);
     id2 = verify(POOL, wire_json_str(again, "AuthenticationResult.IdToken"),
                  "id", NULL);
     assert_string_equal(claim_str(id1, "origin_jti"),
@@ -622,9 +615,8 @@ static void test_refresh(void **state)
     json_decref(again);
 
     /* the refresh token belongs to its client */
-    assert_int_equal(srp_client_secret_hash(BACKEND_SECRET, "alice", BACKEND,
-                                            hash),
-                     0);
+    assert_int_equal(
+        srp_client_secret_hash(BACKEND_SECRET, "alice", BACKEND, hash), 0);
     body = dump("{s:s, s:s, s:{s:s, s:s}}", "AuthFlow", "REFRESH_TOKEN",
                 "ClientId", BACKEND, "AuthParameters", "REFRESH_TOKEN",
                 wire_json_str(out, "AuthenticationResult.RefreshToken"),
@@ -671,16 +663,16 @@ static void test_new_password_required(void **state)
 
     body = dump("{s:s, s:s, s:s, s:{s:s, s:s}}", "ChallengeName",
                 "NEW_PASSWORD_REQUIRED", "ClientId", WEB, "Session",
-                wire_json_str(out, "Session"), "ChallengeResponses",
-                "USERNAME", "carol", "NEW_PASSWORD", "weakpassword");
+                wire_json_str(out, "Session"), "ChallengeResponses", "USERNAME",
+                "carol", "NEW_PASSWORD", "weakpassword");
     call_fails("RespondToAuthChallenge", body, 0, "InvalidPasswordException",
                "Password did not conform with policy: Password must have "
                "numeric characters");
     free(body);
     body = dump("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "ChallengeName",
                 "NEW_PASSWORD_REQUIRED", "ClientId", WEB, "Session",
-                wire_json_str(out, "Session"), "ChallengeResponses",
-                "USERNAME", "carol", "NEW_PASSWORD", "Carol#Passw0rd",
+                wire_json_str(out, "Session"), "ChallengeResponses", "USERNAME",
+                "carol", "NEW_PASSWORD", "Carol#Passw0rd",
                 "userAttributes.name", "Carol");
     json_decref(out);
     out = call_ok("RespondToAuthChallenge", body, 0);
@@ -698,23 +690,23 @@ static void test_new_password_required(void **state)
     free(body);
 
     /* Permanent false: a temporary password again */
-    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username",
-                "carol", "Password", "Other#Passw0rd", "Permanent", 0);
+    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username", "carol",
+                "Password", "Other#Passw0rd", "Permanent", 0);
     json_decref(call_ok("AdminSetUserPassword", body, 1));
     free(body);
     out = password_sign_in(WEB, "carol", "Other#Passw0rd");
     assert_string_equal(wire_json_str(out, "ChallengeName"),
                         "NEW_PASSWORD_REQUIRED");
     json_decref(out);
-    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username",
-                "carol", "Password", "Final#Passw0rd", "Permanent", 1);
+    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username", "carol",
+                "Password", "Final#Passw0rd", "Permanent", 1);
     json_decref(call_ok("AdminSetUserPassword", body, 1));
     free(body);
     out = password_sign_in(WEB, "carol", "Final#Passw0rd");
     check_three_tokens(out);
     json_decref(out);
-    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username",
-                "carol", "Password", "short", "Permanent", 1);
+    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username", "carol",
+                "Password", "short", "Permanent", 1);
     call_fails("AdminSetUserPassword", body, 1, "InvalidPasswordException",
                "Password did not conform with policy: Password not long "
                "enough");
@@ -727,13 +719,13 @@ static void test_get_user_delete_user(void **state)
     json_t *out, *user;
 
     (void)state;
-    body = dump("{s:s, s:s, s:s, s:s}", "UserPoolId", POOL, "Username",
-                "dave", "TemporaryPassword", "Tmp#Passw0rd", "MessageAction",
-                "SUPPRESS");
+    body =
+        dump("{s:s, s:s, s:s, s:s}", "UserPoolId", POOL, "Username", "dave",
+             "TemporaryPassword", "Tmp#Passw0rd", "MessageAction", "SUPPRESS");
     json_decref(call_ok("AdminCreateUser", body, 1));
     free(body);
-    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username",
-                "dave", "Password", "Dave#Passw0rd", "Permanent", 1);
+    body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", POOL, "Username", "dave",
+                "Password", "Dave#Passw0rd", "Permanent", 1);
     json_decref(call_ok("AdminSetUserPassword", body, 1));
     free(body);
     out = password_sign_in(WEB, "dave", "Dave#Passw0rd");
@@ -842,15 +834,14 @@ static void test_sign_up_confirm(void **state)
     size_t i;
 
     (void)state;
-    body = dump("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "ClientId", WEB,
-                "Username", "frank", "Password", "weak", "UserAttributes",
-                "Name", "email", "Value", "frank@example.com");
+    body = dump("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "ClientId", WEB, "Username",
+                "frank", "Password", "weak", "UserAttributes", "Name", "email",
+                "Value", "frank@example.com");
     call_fails("SignUp", body, 0, "InvalidPasswordException", NULL);
     free(body);
-    body = dump("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "ClientId", WEB,
-                "Username", "frank", "Password", "Frank#Passw0rd",
-                "UserAttributes", "Name", "email", "Value",
-                "frank@example.com");
+    body = dump("{s:s, s:s, s:s, s:[{s:s, s:s}]}", "ClientId", WEB, "Username",
+                "frank", "Password", "Frank#Passw0rd", "UserAttributes", "Name",
+                "email", "Value", "frank@example.com");
     out = call_ok("SignUp", body, 0);
     assert_true(json_is_false(json_object_get(out, "UserConfirmed")));
     assert_non_null(wire_json_str(out, "UserSub"));
@@ -867,11 +858,14 @@ static void test_sign_up_confirm(void **state)
                "User is not confirmed.");
     free(body);
 
-    snprintf(path, sizeof(path), "/_kaeri/cognito/codes?userPoolId=%s"
-             "&username=frank", POOL);
+    snprintf(path, sizeof(path),
+             "/_kaeri/cognito/codes?userPoolId=%s"
+             "&username=frank",
+             POOL);
     http_get(path, &status, &codes);
     assert_int_equal(status, 200);
-    json_array_foreach(json_object_get(codes, "codes"), i, item) {
+    json_array_foreach(json_object_get(codes, "codes"), i, item)
+    {
         if (!strcmp(wire_json_str(item, "kind"), "SIGN_UP"))
             code = wire_json_str(item, "code");
     }
@@ -879,9 +873,9 @@ static void test_sign_up_confirm(void **state)
     assert_int_equal(strlen(code), 6);
     assert_true(kaeri_proc_log_contains(&proc, code));
 
-    body = dump("{s:s, s:s, s:s}", "ClientId", WEB, "Username", "frank",
-                "ConfirmationCode", strcmp(code, "000000") ? "000000"
-                                                           : "111111");
+    body =
+        dump("{s:s, s:s, s:s}", "ClientId", WEB, "Username", "frank",
+             "ConfirmationCode", strcmp(code, "000000") ? "000000" : "111111");
     call_fails("ConfirmSignUp", body, 0, "CodeMismatchException", NULL);
     free(body);
     body = dump("{s:s, s:s, s:s}", "ClientId", WEB, "Username", "frank",
@@ -926,18 +920,18 @@ static void test_pools_and_clients(void **state)
     free(body);
 
     out = call_ok("ListUserPools", "{\"MaxResults\": 60}", 1);
-    json_array_foreach(json_object_get(out, "UserPools"), i, item)
-        found |= !strcmp(wire_json_str(item, "Id"), pool_id);
+    json_array_foreach(json_object_get(out, "UserPools"), i, item) found |=
+        !strcmp(wire_json_str(item, "Id"), pool_id);
     assert_true(found);
     json_decref(out);
     call_fails("ListUserPools", "{}", 1, "InvalidParameterException",
                "1 validation error detected: Value null at 'maxResults' "
                "failed to satisfy constraint: Member must not be null");
 
-    body = dump("{s:s, s:s, s:b, s:[s, s]}", "UserPoolId", pool_id,
-                "ClientName", "wire-client", "GenerateSecret", 1,
-                "ExplicitAuthFlows", "ALLOW_USER_PASSWORD_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH");
+    body =
+        dump("{s:s, s:s, s:b, s:[s, s]}", "UserPoolId", pool_id, "ClientName",
+             "wire-client", "GenerateSecret", 1, "ExplicitAuthFlows",
+             "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH");
     out = call_ok("CreateUserPoolClient", body, 1);
     free(body);
     snprintf(client_id, sizeof(client_id), "%s",
@@ -959,24 +953,24 @@ static void test_pools_and_clients(void **state)
     assert_int_equal(json_array_size(json_object_get(out, "UserPoolClients")),
                      1);
     assert_string_equal(
-        wire_json_str(json_array_get(json_object_get(out, "UserPoolClients"),
-                                     0),
-                      "ClientId"),
+        wire_json_str(
+            json_array_get(json_object_get(out, "UserPoolClients"), 0),
+            "ClientId"),
         client_id);
     json_decref(out);
     free(body);
 
     /* this pool's policy: 10 characters, no symbol needed */
-    body = dump("{s:s, s:s, s:s, s:s}", "UserPoolId", pool_id, "Username",
-                "gina", "TemporaryPassword", "Short1Aa", "MessageAction",
-                "SUPPRESS");
+    body =
+        dump("{s:s, s:s, s:s, s:s}", "UserPoolId", pool_id, "Username", "gina",
+             "TemporaryPassword", "Short1Aa", "MessageAction", "SUPPRESS");
     call_fails("AdminCreateUser", body, 1, "InvalidPasswordException",
                "Password did not conform with policy: Password not long "
                "enough");
     free(body);
-    body = dump("{s:s, s:s, s:s, s:s}", "UserPoolId", pool_id, "Username",
-                "gina", "TemporaryPassword", "LongEnough1", "MessageAction",
-                "SUPPRESS");
+    body =
+        dump("{s:s, s:s, s:s, s:s}", "UserPoolId", pool_id, "Username", "gina",
+             "TemporaryPassword", "LongEnough1", "MessageAction", "SUPPRESS");
     json_decref(call_ok("AdminCreateUser", body, 1));
     free(body);
     body = dump("{s:s, s:s, s:s, s:b}", "UserPoolId", pool_id, "Username",
@@ -985,10 +979,10 @@ static void test_pools_and_clients(void **state)
     free(body);
     assert_int_equal(srp_client_secret_hash(secret, "gina", client_id, hash),
                      0);
-    body = dump("{s:s, s:s, s:{s:s, s:s, s:s}}", "AuthFlow",
-                "USER_PASSWORD_AUTH", "ClientId", client_id, "AuthParameters",
-                "USERNAME", "gina", "PASSWORD", "GinaPassw0rd", "SECRET_HASH",
-                hash);
+    body =
+        dump("{s:s, s:s, s:{s:s, s:s, s:s}}", "AuthFlow", "USER_PASSWORD_AUTH",
+             "ClientId", client_id, "AuthParameters", "USERNAME", "gina",
+             "PASSWORD", "GinaPassw0rd", "SECRET_HASH", hash);
     out = call_ok("InitiateAuth", body, 0);
     free(body);
     id = verify(pool_id, wire_json_str(out, "AuthenticationResult.IdToken"),
@@ -1057,9 +1051,8 @@ static void test_bad_requests(void **state)
     assert_string_equal(wire_resp_header(&resp, "x-amzn-ErrorType"),
                         "SerializationException");
     wire_resp_free(&resp);
-    assert_int_equal(wire_request("POST", url, headers, "[1,2]", 5, NULL,
-                                  NULL, &resp),
-                     0);
+    assert_int_equal(
+        wire_request("POST", url, headers, "[1,2]", 5, NULL, NULL, &resp), 0);
     assert_int_equal(resp.status, 400);
     wire_resp_free(&resp);
 
@@ -1068,15 +1061,15 @@ static void test_bad_requests(void **state)
     memset(huge, ' ', big);
     huge[0] = '{';
     huge[big - 1] = '}';
-    assert_int_equal(wire_request("POST", url, headers, huge, big, NULL, NULL,
-                                  &resp),
-                     0);
+    assert_int_equal(
+        wire_request("POST", url, headers, huge, big, NULL, NULL, &resp), 0);
     assert_int_equal(resp.status, 413);
     wire_resp_free(&resp);
     free(huge);
 
-    call_fails("InitiateAuth", "{\"ClientId\": 7, \"AuthFlow\": \"USER_PASSWORD_AUTH\"}",
-               0, "InvalidParameterException",
+    call_fails("InitiateAuth",
+               "{\"ClientId\": 7, \"AuthFlow\": \"USER_PASSWORD_AUTH\"}", 0,
+               "InvalidParameterException",
                "1 validation error detected: Value at 'clientId' failed to "
                "satisfy constraint: Member must be a string");
     call_fails("AdminGetUser", "{\"Username\": \"alice\"}", 1,
