@@ -238,6 +238,58 @@ void http_reply_aws_rest_error(struct http_req *req, int status,
     va_end(ap);
 }
 
+void http_xml_escape(struct buf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            (void)buf_adds(out, "&lt;");
+            break;
+        case '>':
+            (void)buf_adds(out, "&gt;");
+            break;
+        case '&':
+            (void)buf_adds(out, "&amp;");
+            break;
+        case '"':
+            (void)buf_adds(out, "&quot;");
+            break;
+        case '\'':
+            (void)buf_adds(out, "&apos;");
+            break;
+        default:
+            (void)buf_addch(out, *s);
+        }
+    }
+}
+
+void http_reply_aws_query_error(struct http_req *req, int status,
+                                const char *code, const char *fmt, ...)
+{
+    char message[1024];
+    struct buf xml;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    snprintf(req->error_code, sizeof(req->error_code), "%s", code);
+    buf_init(&xml, BUF_UNLIMITED);
+    (void)buf_printf(&xml,
+                     "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/"
+                     "2011-06-15/\"><Error><Type>%s</Type><Code>",
+                     status >= 500 ? "Receiver" : "Sender");
+    http_xml_escape(&xml, code);
+    (void)buf_adds(&xml, "</Code><Message>");
+    http_xml_escape(&xml, message);
+    (void)buf_printf(&xml, "</Message></Error><RequestId>%s</RequestId>"
+                           "</ErrorResponse>",
+                     req->request_id);
+    http_reply_header(req, "x-amzn-ErrorType", code);
+    http_reply(req, status, "text/xml", xml.data, xml.len);
+    buf_release(&xml);
+}
+
 void http_stream_start(struct http_req *req, int status,
                        const char *content_type)
 {

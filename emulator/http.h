@@ -135,6 +135,18 @@ void http_reply_aws_rest_error(struct http_req *req, int status,
                                const char *code, const char *fmt, ...)
     KAERI_PRINTF(4, 5);
 
+/*
+ * The query protocol's error (STS): an XML <ErrorResponse> with Type
+ * Sender (4xx) or Receiver (5xx), Code, Message and RequestId
+ * (spec/apigateway-lambda.md section 8).
+ */
+void http_reply_aws_query_error(struct http_req *req, int status,
+                                const char *code, const char *fmt, ...)
+    KAERI_PRINTF(4, 5);
+
+/* Append 's' to 'out' with XML's five special characters escaped. */
+void http_xml_escape(struct buf *out, const char *s);
+
 /* Streaming: start with status and headers, push pieces, end once. */
 void http_stream_start(struct http_req *req, int status,
                        const char *content_type);

@@ -317,7 +317,8 @@ static int serve(int argc, char **argv)
         if (services[i]->config_key)
             sections[n++] = services[i]->config_key;
     if (config_core_read(root, sections, &core, &err) ||
-        iam_init(json_object_get(root, "iam"), core.account, &err))
+        iam_init(json_object_get(root, "iam"), core.account, core.region,
+                 &err))
         die_config(o.config_path, &err);
     if (make_dirs(o.state_dir)) {
         fprintf(stderr, "kaeri: cannot create state directory '%s': %s\n",

@@ -6,12 +6,16 @@
 #include "services.h"
 #include "svc_admin.h"
 #include "svc_cognito.h"
+#include "svc_identity.h"
+#include "svc_sts.h"
 
 #include <stdio.h>
 
 const struct service *const services[] = {
     &svc_admin,
     &svc_cognito,
+    &svc_identity,
+    &svc_sts,
     &svc_admin_fallback,
     NULL,
 };

@@ -9,6 +9,7 @@
 #include "svc_admin.h"
 #include "alloc.h"
 #include "clock.h"
+#include "iam.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -59,6 +60,7 @@ static void handle_endpoints(struct http_req *req)
     if (admin.events_url)
         json_object_set_new(body, "events", json_string(admin.events_url));
     services_describe(body);
+    iam_describe(body);
     reply_json(req, body);
 }
 

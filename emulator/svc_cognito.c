@@ -2008,6 +2008,29 @@ static const struct op ops[] = {
      op_list_user_pool_clients},
 };
 
+
+/*
+ * IAM for signed operations: action "cognito-idp:<Operation>" on the
+ * pool's ARN (or "*" for calls that name no pool, such as ListUserPools).
+ */
+static bool authorized(struct call *c, const char *op_name,
+                       const struct iam_principal *who)
+{
+    const char *pool_id =
+        json_string_value(json_object_get(c->in, "UserPoolId"));
+    char action[128], resource[256];
+
+    snprintf(action, sizeof(action), "cognito-idp:%s", op_name);
+    if (pool_id)
+        snprintf(resource, sizeof(resource),
+                 "arn:aws:cognito-idp:%s:%s:userpool/%s", cg.region,
+                 cg.account, pool_id);
+    else
+        snprintf(resource, sizeof(resource), "*");
+    return iam_authorize(c->req, who, action, resource, IAM_PROTO_JSON) ==
+           KAERI_OK;
+}
+
 static void handle_json(struct http_req *req)
 {
     const char *target = http_req_header(req, "x-amz-target");
@@ -2043,7 +2066,8 @@ static void handle_json(struct http_req *req)
     }
     c.in = in;
     c.now = clock_now_s();
-    if (validate(&c, op->fields))
+    if (validate(&c, op->fields) &&
+        (!op->is_signed || authorized(&c, op->name, &principal)))
         op->handle(&c);
 out:
     json_decref(in);

@@ -109,7 +109,8 @@ static int setup(void **state)
 
     (void)state;
     assert_non_null(section);
-    assert_int_equal(iam_init(NULL, "123456789012", NULL), KAERI_OK);
+    assert_int_equal(iam_init(NULL, "123456789012", "ap-northeast-1", NULL),
+                     KAERI_OK);
     rc = svc_cognito.init(section, &env, &err);
     if (rc)
         fprintf(stderr, "init: %s: %s\n", err.where, err.text);
