@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MISMATCH_TEXT                                                          \
-    "The request signature we calculated does not match the signature you "  \
+#define MISMATCH_TEXT                                                         \
+    "The request signature we calculated does not match the signature you "   \
     "provided. Check your AWS Secret Access Key and signing method. Consult " \
     "the service documentation for details."
-#define NO_DATE_TEXT                                                           \
+#define NO_DATE_TEXT                                                         \
     "Authorization header requires existence of either a 'X-Amz-Date' or a " \
     "'Date' header."
 #define SECONDS_PER_DAY INT64_C(86400)
@@ -263,14 +263,12 @@ static bool digits(const char *p, size_t n, int *v)
     return true;
 }
 
-static bool make_time(int y, int mo, int d, int h, int mi, int s,
-                      int64_t *out)
+static bool make_time(int y, int mo, int d, int h, int mi, int s, int64_t *out)
 {
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) ||
         h > 23 || mi > 59 || s > 59)
         return false;
-    *out = days_from_civil(y, mo, d) * SECONDS_PER_DAY + h * 3600 + mi * 60 +
-           s;
+    *out = days_from_civil(y, mo, d) * SECONDS_PER_DAY + h * 3600 + mi * 60 + s;
     return true;
 }
 
@@ -303,8 +301,8 @@ static bool parse_http_date(const char *s, int64_t *out)
 
     /* "Www, DD Mmm YYYY HH:MM:SS GMT" is 29 characters */
     if (t.n != 29 || memcmp(t.p + 3, ", ", 2) || t.p[7] != ' ' ||
-        t.p[11] != ' ' || t.p[16] != ' ' || t.p[19] != ':' ||
-        t.p[22] != ':' || memcmp(t.p + 25, " GMT", 4))
+        t.p[11] != ' ' || t.p[16] != ' ' || t.p[19] != ':' || t.p[22] != ':' ||
+        memcmp(t.p + 25, " GMT", 4))
         return false;
     for (i = 0; i < ARRAY_SIZE(wdays); i++)
         wday_ok |= !memcmp(t.p, wdays[i], 3);
@@ -462,7 +460,8 @@ static int qparam_cmp(const void *a, const void *b)
     return x->v_len < y->v_len ? -1 : 1;
 }
 
-/* Decode then encode 'raw' into 'arena'; its offset and length to *off, *len. */
+/* Decode then encode 'raw' into 'arena'; its offset and length to *off, *len.
+ */
 static enum kaeri_err requote(struct span raw, struct buf *tmp,
                               struct buf *arena, size_t *off, size_t *len)
 {
@@ -613,8 +612,8 @@ enum kaeri_err sigv4_canonical_request(const struct sigv4_request *req,
 }
 
 enum kaeri_err sigv4_string_to_sign(const char *amz_date, const char *scope,
-                                    const char *canonical,
-                                    size_t canonical_len, struct buf *out)
+                                    const char *canonical, size_t canonical_len,
+                                    struct buf *out)
 {
     char hash[SIGV4_HEX_LEN + 1];
 
@@ -623,9 +622,8 @@ enum kaeri_err sigv4_string_to_sign(const char *amz_date, const char *scope,
                       hash);
 }
 
-void sigv4_signing_key(const char *secret, const char *date,
-                       const char *region, const char *service,
-                       unsigned char out[SIGV4_KEY_LEN])
+void sigv4_signing_key(const char *secret, const char *date, const char *region,
+                       const char *service, unsigned char out[SIGV4_KEY_LEN])
 {
     size_t n = strlen(secret) + 4;
     char *k_secret = xmalloc(n + 1);
@@ -1024,9 +1022,9 @@ static enum kaeri_err parse_query_form(const char *query,
                     "X-Amz-Algorithm only supports \"" SIGV4_ALGORITHM "\"");
         goto out;
     }
-    rc = parse_credential((struct span){val[QP_CREDENTIAL].data,
-                                        val[QP_CREDENTIAL].len},
-                          out, "X-Amz-Credential", why, err);
+    rc = parse_credential(
+        (struct span){val[QP_CREDENTIAL].data, val[QP_CREDENTIAL].len}, out,
+        "X-Amz-Credential", why, err);
     if (!rc)
         rc = parse_signed_headers((struct span){val[QP_SIGNED_HEADERS].data,
                                                 val[QP_SIGNED_HEADERS].len},
@@ -1295,8 +1293,7 @@ enum kaeri_err sigv4_sign(const struct sigv4_request *req,
             continue;
         if (n == SIGV4_MAX_SIGNED)
             return kaeri_fail(err, KAERI_ERR_INVALID, NULL,
-                              "more than %d headers to sign",
-                              SIGV4_MAX_SIGNED);
+                              "more than %d headers to sign", SIGV4_MAX_SIGNED);
         names[n++] = name;
     }
     qsort(names, n, sizeof(names[0]), name_cmp);
@@ -1314,11 +1311,10 @@ enum kaeri_err sigv4_sign(const struct sigv4_request *req,
         rc = compute(req, list.data, false, secret, amz_date, date, region,
                      service, &creq, &sts, sig, err);
     if (!rc)
-        *authorization_out = xasprintf(SIGV4_ALGORITHM
-                                       " Credential=%s/%s/%s/%s/" SIGV4_TERMINATOR
-                                       ", SignedHeaders=%s, Signature=%s",
-                                       access_key, date, region, service,
-                                       list.data, sig);
+        *authorization_out = xasprintf(
+            SIGV4_ALGORITHM " Credential=%s/%s/%s/%s/" SIGV4_TERMINATOR
+                            ", SignedHeaders=%s, Signature=%s",
+            access_key, date, region, service, list.data, sig);
     buf_release(&sts);
     buf_release(&creq);
     buf_release(&list);

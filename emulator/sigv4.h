@@ -39,14 +39,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIGV4_ALGORITHM   "AWS4-HMAC-SHA256"
-#define SIGV4_TERMINATOR  "aws4_request"
-#define SIGV4_WINDOW_S    900 /* 15 minutes of skew, spec section 6 */
-#define SIGV4_KEY_LEN     32  /* signing key, HMAC-SHA256 */
-#define SIGV4_HEX_LEN     64  /* signature and payload hash, lower-case hex */
-#define SIGV4_AMZ_DATE_LEN 16 /* YYYYMMDDTHHMMSSZ */
-#define SIGV4_DATE_LEN    8   /* YYYYMMDD */
-#define SIGV4_EXPIRES_MAX 604800 /* X-Amz-Expires: 7 days */
+#define SIGV4_ALGORITHM    "AWS4-HMAC-SHA256"
+#define SIGV4_TERMINATOR   "aws4_request"
+#define SIGV4_WINDOW_S     900 /* 15 minutes of skew, spec section 6 */
+#define SIGV4_KEY_LEN      32  /* signing key, HMAC-SHA256 */
+#define SIGV4_HEX_LEN      64  /* signature and payload hash, lower-case hex */
+#define SIGV4_AMZ_DATE_LEN 16  /* YYYYMMDDTHHMMSSZ */
+#define SIGV4_DATE_LEN     8   /* YYYYMMDD */
+#define SIGV4_EXPIRES_MAX  604800 /* X-Amz-Expires: 7 days */
 
 /* Limits on input; going past one refuses the request (INCOMPLETE). */
 #define SIGV4_MAX_PATH         8192  /* raw path bytes */
@@ -111,16 +111,16 @@ enum sigv4_failure {
  * one owned string, so release it with sigv4_auth_release() once parsed.
  */
 struct sigv4_auth {
-    bool presigned;                          /* query form */
-    char access_key[SIGV4_MAX_FIELD + 1];    /* AKID from the Credential */
-    char scope_date[SIGV4_MAX_FIELD + 1];    /* YYYYMMDD from the Credential */
+    bool presigned;                       /* query form */
+    char access_key[SIGV4_MAX_FIELD + 1]; /* AKID from the Credential */
+    char scope_date[SIGV4_MAX_FIELD + 1]; /* YYYYMMDD from the Credential */
     char region[SIGV4_MAX_FIELD + 1];
     char service[SIGV4_MAX_FIELD + 1];
-    char amz_date[SIGV4_AMZ_DATE_LEN + 1];   /* X-Amz-Date or converted Date */
-    int64_t time;                            /* amz_date, epoch seconds */
-    int64_t expires;                         /* X-Amz-Expires, presigned only */
+    char amz_date[SIGV4_AMZ_DATE_LEN + 1]; /* X-Amz-Date or converted Date */
+    int64_t time;                          /* amz_date, epoch seconds */
+    int64_t expires;                       /* X-Amz-Expires, presigned only */
     char signed_headers[SIGV4_MAX_SIGNED_LEN + 1]; /* "host;x-amz-date" */
-    char signature[SIGV4_MAX_FIELD + 1];     /* as sent; 64 hex when valid */
+    char signature[SIGV4_MAX_FIELD + 1]; /* as sent; 64 hex when valid */
     char *security_token; /* owned; NULL when none (header or query) */
 };
 
@@ -164,13 +164,10 @@ void sigv4_auth_release(struct sigv4_auth *a);
  * Returns KAERI_OK, KAERI_ERR_AUTH (scope) or KAERI_ERR_EXPIRED (time),
  * with *why and err set as for sigv4_parse().
  */
-KAERI_MUST_CHECK enum kaeri_err sigv4_check(const struct sigv4_auth *a,
-                                            const char *expected_region,
-                                            const char *expected_service,
-                                            int64_t now_epoch_s,
-                                            int64_t window_s,
-                                            enum sigv4_failure *why,
-                                            struct kaeri_error *err);
+KAERI_MUST_CHECK enum kaeri_err
+sigv4_check(const struct sigv4_auth *a, const char *expected_region,
+            const char *expected_service, int64_t now_epoch_s, int64_t window_s,
+            enum sigv4_failure *why, struct kaeri_error *err);
 
 /*
  * Rebuild the signature of 'req' with 'secret' (the secret access key for
@@ -189,9 +186,8 @@ KAERI_MUST_CHECK enum kaeri_err sigv4_check(const struct sigv4_auth *a,
  */
 KAERI_MUST_CHECK enum kaeri_err
 sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *a,
-             const char *secret, struct buf *canonical_out,
-             struct buf *sts_out, enum sigv4_failure *why,
-             struct kaeri_error *err);
+             const char *secret, struct buf *canonical_out, struct buf *sts_out,
+             enum sigv4_failure *why, struct kaeri_error *err);
 
 /*
  * Append the canonical request of 'req' to 'out' (spec sections 2-5):
@@ -229,9 +225,8 @@ KAERI_MUST_CHECK enum kaeri_err sigv4_string_to_sign(const char *amz_date,
  * "aws4_request"); 'date' is YYYYMMDD. Intermediate keys are wiped; the
  * caller wipes 'out' when done.
  */
-void sigv4_signing_key(const char *secret, const char *date,
-                       const char *region, const char *service,
-                       unsigned char out[SIGV4_KEY_LEN]);
+void sigv4_signing_key(const char *secret, const char *date, const char *region,
+                       const char *service, unsigned char out[SIGV4_KEY_LEN]);
 
 /* Lower-case hex HMAC(key, string_to_sign) into 'out' (65 bytes with NUL). */
 void sigv4_signature(const unsigned char key[SIGV4_KEY_LEN],
@@ -260,8 +255,8 @@ void sigv4_signature(const unsigned char key[SIGV4_KEY_LEN],
 KAERI_MUST_CHECK enum kaeri_err
 sigv4_sign(const struct sigv4_request *req, const char *access_key,
            const char *secret, const char *session_token, const char *region,
-           const char *service, const char *amz_date,
-           char **authorization_out, struct kaeri_error *err);
+           const char *service, const char *amz_date, char **authorization_out,
+           struct kaeri_error *err);
 
 /*
  * Format 'epoch_s' as YYYYMMDDTHHMMSSZ (UTC) into 'out'. KAERI_ERR_INVALID

@@ -297,8 +297,7 @@ static void check_map(const struct field *f, const json_t *v, struct buf *msgs,
     const char *key;
     json_t *item;
 
-    json_object_foreach((json_t *)v, key, item)
-    {
+    json_object_foreach ((json_t *)v, key, item) {
         size_t klen = utf8_len(key), vlen;
 
         if (!json_is_string(item)) {
@@ -575,8 +574,7 @@ static bool verify_logins(struct call *c, const struct ipool *pool,
     json_t *value;
 
     memset(out, 0, sizeof(*out));
-    json_object_foreach((json_t *)logins, key, value)
-    {
+    json_object_foreach ((json_t *)logins, key, value) {
         struct login l;
 
         if (!verify_login(c, pool, key, json_string_value(value), &l)) {
@@ -610,32 +608,27 @@ static struct identity *recall(const char *id, const json_t *logins)
     const char *key;
     json_t *value;
 
-    json_object_foreach((json_t *)logins, key, value)
-    {
+    json_object_foreach ((json_t *)logins, key, value) {
         for (size_t i = 0; i < ip.npools; i++) {
             const struct ipool *pool = &ip.pools[i];
             const struct provider *prov = find_provider(pool, key);
-            struct jwt jwt = {0};
+            struct identity *ident = NULL;
             char derived[IDENTITY_ID_MAX];
+            struct jwt jwt = {0};
             const char *sub;
-            bool match;
 
             if (!prov || cognito_verify_token(json_string_value(value), "id",
                                               prov->client_id, &jwt, NULL))
                 continue;
             sub = json_string_value(json_object_get(jwt.claims, "sub"));
-            match = false;
             if (sub) {
                 derive_identity_id(pool, sub, derived);
-                match = !strcmp(derived, id);
-            }
-            if (match) {
-                struct identity *ident = remember(pool, id, sub);
-
-                jwt_release(&jwt);
-                return ident;
+                if (!strcmp(derived, id))
+                    ident = remember(pool, id, sub);
             }
             jwt_release(&jwt);
+            if (ident)
+                return ident;
         }
     }
     return NULL;
@@ -695,8 +688,7 @@ static bool array_has(const json_t *a, const char *s)
     size_t i;
     json_t *v;
 
-    json_array_foreach(a, i, v)
-    {
+    json_array_foreach (a, i, v) {
         if (json_is_string(v) && !strcmp(json_string_value(v), s))
             return true;
     }
@@ -1008,8 +1000,7 @@ static const json_t *config_user_pool(const json_t *root, const char *id)
     size_t i;
     json_t *p;
 
-    json_array_foreach(pools, i, p)
-    {
+    json_array_foreach (pools, i, p) {
         if (member_is(p, "id", id))
             return p;
     }
@@ -1022,8 +1013,7 @@ static bool config_has_client(const json_t *user_pool, const char *id)
     size_t i;
     json_t *cl;
 
-    json_array_foreach(clients, i, cl)
-    {
+    json_array_foreach (clients, i, cl) {
         if (member_is(cl, "id", id))
             return true;
     }
@@ -1181,8 +1171,7 @@ static enum kaeri_err load_pool(struct ipool *pool, const json_t *obj,
     pool->name = xstrdup(name ? name : id);
     pool->providers =
         xcalloc(json_array_size(providers) + 1, sizeof(*pool->providers));
-    json_array_foreach(providers, i, v)
-    {
+    json_array_foreach (providers, i, v) {
         snprintf(where, sizeof(where), "%s.providers[%zu]", path, i);
         if ((rc = load_provider(&pool->providers[i], v, where, env, err)))
             return rc;
@@ -1240,8 +1229,7 @@ static enum kaeri_err identity_init(const json_t *section,
         goto out;
     }
     ip.pools = xcalloc(json_array_size(section) + 1, sizeof(*ip.pools));
-    json_array_foreach(section, i, v)
-    {
+    json_array_foreach (section, i, v) {
         snprintf(where, sizeof(where), "$.identityPools[%zu]", i);
         /* counted first, so release frees a half-loaded pool too */
         ip.npools++;

@@ -408,28 +408,26 @@ static void handle_sts(struct http_req *req)
     form_release(&c.form);
 }
 
-/* Does this look like a query-protocol call to STS? */
+/*
+ * A query-protocol call: a form-encoded POST (or a GET) to "/" with an
+ * Action parameter. STS is kaeri's only query-protocol service, so every
+ * such call is STS's, and an unknown Action gets its InvalidAction.
+ */
 static bool is_sts_request(const struct http_req *req)
 {
     const char *ct = http_req_header(req, "content-type");
-    const char *params = NULL;
-    static const char *const prefixes[] = {"Action=AssumeRole",
-                                           "Action=GetCallerIdentity"};
+    const char *params = NULL, *hit;
 
+    if (!req->path || strcmp(req->path, "/"))
+        return false;
     if (!strcmp(req->method, "POST") && ct &&
         !strncasecmp(ct, "application/x-www-form-urlencoded", 33))
         params = req->body.data;
-    else if (!strcmp(req->method, "GET") && req->path &&
-             !strcmp(req->path, "/"))
+    else if (!strcmp(req->method, "GET"))
         params = req->query;
-    if (!params)
-        return false;
-    for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++) {
-        const char *hit = strstr(params, prefixes[i]);
-
-        if (hit && (hit == params || hit[-1] == '&'))
+    for (hit = params; hit && (hit = strstr(hit, "Action=")); hit++)
+        if (hit == params || hit[-1] == '&')
             return true;
-    }
     return false;
 }
 

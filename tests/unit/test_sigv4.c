@@ -24,23 +24,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T0        INT64_C(1440938160) /* 20150830T123600Z */
-#define AMZ_DATE  "20150830T123600Z"
-#define AKID      "AKIDEXAMPLE"
-#define SECRET    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define HOST      "example.amazonaws.com"
-#define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define CRED      "Credential=" AKID "/20150830/us-east-1/service/aws4_request"
-#define VANILLA_SIG                                                            \
+#define T0       INT64_C(1440938160) /* 20150830T123600Z */
+#define AMZ_DATE "20150830T123600Z"
+#define AKID     "AKIDEXAMPLE"
+#define SECRET   "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define HOST     "example.amazonaws.com"
+#define EMPTY_SHA \
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define CRED "Credential=" AKID "/20150830/us-east-1/service/aws4_request"
+#define VANILLA_SIG \
     "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"
-#define VANILLA_AUTH                                                           \
-    "AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, Signature="    \
-        VANILLA_SIG
-#define TOKEN "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"
+#define VANILLA_AUTH         \
+    "AWS4-HMAC-SHA256 " CRED \
+    ", SignedHeaders=host;x-amz-date, Signature=" VANILLA_SIG
+#define TOKEN       "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267"
 #define MAX_HEADERS 8
 
-#define MISMATCH_TEXT                                                          \
-    "The request signature we calculated does not match the signature you "  \
+#define MISMATCH_TEXT                                                         \
+    "The request signature we calculated does not match the signature you "   \
     "provided. Check your AWS Secret Access Key and signing method. Consult " \
     "the service documentation for details."
 
@@ -144,7 +145,11 @@ struct suite_case {
     const char *signature;
 };
 
-#define BASE_HEADERS {"host", HOST}, {"x-amz-date", AMZ_DATE}
+#define BASE_HEADERS           \
+    {"host", HOST},            \
+    {                          \
+        "x-amz-date", AMZ_DATE \
+    }
 
 static const struct suite_case suite[] = {
     {"get-vanilla",
@@ -158,13 +163,18 @@ static const struct suite_case suite[] = {
      "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0",
      "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"},
     {"get-vanilla-query-order-encoded",
-     {"GET", "/", "Param-3=Value3&Param=Value2&%E1%88%B4=Value1",
-      {BASE_HEADERS}, NULL},
+     {"GET",
+      "/",
+      "Param-3=Value3&Param=Value2&%E1%88%B4=Value1",
+      {BASE_HEADERS},
+      NULL},
      "host;x-amz-date",
      "868294f5c38bd141c4972a373a76654f1418a8e4fc18b2e7903ae45e8ae0ec71",
      "371d3713e185cc334048618a97f809c9ffe339c62934c032af5a0e595648fcac"},
     {"post-x-www-form-urlencoded",
-     {"POST", "/", "",
+     {"POST",
+      "/",
+      "",
       {{"content-type", "application/x-www-form-urlencoded"}, BASE_HEADERS},
       "Param1=value1"},
      "content-type;host;x-amz-date",
@@ -176,7 +186,9 @@ static const struct suite_case suite[] = {
      "553f88c9e4d10fc9e109e2aeb65f030801b70c2f6468faca261d401ae622fc87",
      "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"},
     {"get-header-value-trim",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {{"host", HOST},
        {"my-header1", " value1"},
        {"my-header2", "\"a   b   c\""},
@@ -186,7 +198,9 @@ static const struct suite_case suite[] = {
      "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
      "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"},
     {"get-header-key-duplicate",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {{"host", HOST},
        {"my-header1", "value2"},
        {"my-header1", "value2"},
@@ -222,9 +236,7 @@ static const struct suite_case suite[] = {
      "2a0a97d02205e45ce2e994789806b19270cfbbb0921b278ccf58f5249ac42102",
      "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"},
     {"get-vanilla-with-session-token",
-     {"GET", "/", "",
-      {BASE_HEADERS, {"x-amz-security-token", TOKEN}},
-      NULL},
+     {"GET", "/", "", {BASE_HEADERS, {"x-amz-security-token", TOKEN}}, NULL},
      "host;x-amz-date;x-amz-security-token",
      "067b36aa60031588cea4a4cde1f21215227a047690c72247f1d70b32fbbfad2b",
      "07ec1639c89043aa0e3e2de82b96708f198cceab042d4a97044c66dd9f74e7f8"},
@@ -253,10 +265,11 @@ static void test_suite(void **state)
                          KAERI_OK);
         sha_hex(creq.data, creq.len, hash);
         assert_string_equal(hash, c->creq_hash);
-        assert_int_equal(sigv4_string_to_sign(
-                             AMZ_DATE, "20150830/us-east-1/service/aws4_request",
-                             creq.data, creq.len, &sts),
-                         KAERI_OK);
+        assert_int_equal(
+            sigv4_string_to_sign(AMZ_DATE,
+                                 "20150830/us-east-1/service/aws4_request",
+                                 creq.data, creq.len, &sts),
+            KAERI_OK);
         sigv4_signing_key(SECRET, "20150830", "us-east-1", "service", key);
         sigv4_signature(key, sts.data, sts.len, sig);
         assert_string_equal(sig, c->signature);
@@ -277,8 +290,7 @@ static void test_suite(void **state)
 
 static void test_get_vanilla_bytes(void **state)
 {
-    static const struct req_spec spec = {"GET", "/", "", {BASE_HEADERS},
-                                         NULL};
+    static const struct req_spec spec = {"GET", "/", "", {BASE_HEADERS}, NULL};
     static const char want_creq[] = "GET\n"
                                     "/\n"
                                     "\n"
@@ -313,9 +325,8 @@ static void test_get_vanilla_bytes(void **state)
     assert_string_equal(auth.signature, VANILLA_SIG);
     assert_null(auth.security_token);
     assert_false(auth.presigned);
-    assert_int_equal(sigv4_verify(&b.req, &auth, SECRET, &creq, &sts, &why,
-                                  &err),
-                     KAERI_OK);
+    assert_int_equal(
+        sigv4_verify(&b.req, &auth, SECRET, &creq, &sts, &why, &err), KAERI_OK);
     assert_int_equal(why, SIGV4_OK);
     assert_string_equal(creq.data, want_creq);
     assert_string_equal(sts.data, want_sts);
@@ -323,9 +334,9 @@ static void test_get_vanilla_bytes(void **state)
     /* a wrong secret still fills both for the log line */
     buf_reset(&creq);
     buf_reset(&sts);
-    assert_int_equal(sigv4_verify(&b.req, &auth, "not the secret", &creq,
-                                  &sts, &why, &err),
-                     KAERI_ERR_AUTH);
+    assert_int_equal(
+        sigv4_verify(&b.req, &auth, "not the secret", &creq, &sts, &why, &err),
+        KAERI_ERR_AUTH);
     assert_int_equal(why, SIGV4_FAIL_MISMATCH);
     assert_string_equal(err.text, MISMATCH_TEXT);
     assert_string_equal(creq.data, want_creq);
@@ -378,7 +389,7 @@ static const struct req_spec bedrock = {
      {"host", "bedrock-runtime.ap-southeast-2.amazonaws.com"},
      {"x-amz-date", AMZ_DATE}},
     "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"hi\"}]}]}"};
-#define BEDROCK_SIG                                                            \
+#define BEDROCK_SIG \
     "b685f51938321c4f88471b8e5244223e9e1108ad4a89369f02876fbec654e6de"
 
 static void test_bedrock_double_encoding(void **state)
@@ -409,7 +420,8 @@ static void test_bedrock_double_encoding(void **state)
     assert_string_equal(creq.data, want_creq);
     sha_hex(creq.data, creq.len, hash);
     assert_string_equal(
-        hash, "03aabd176b9ae3ec110071f71c16f43fa8c1f8619092df5160e9af24721ec1cc");
+        hash,
+        "03aabd176b9ae3ec110071f71c16f43fa8c1f8619092df5160e9af24721ec1cc");
 
     /* the signer gives botocore's signature for the same request */
     assert_int_equal(sigv4_sign(&b.req, AKID, SECRET, NULL, "ap-southeast-2",
@@ -432,7 +444,7 @@ static void test_bedrock_double_encoding(void **state)
 }
 
 /* spec section 8.3 */
-#define PRESIGN_QUERY                                                          \
+#define PRESIGN_QUERY                                                         \
     "Action=ListUsers&Version=2010-05-08&X-Amz-Algorithm=AWS4-HMAC-SHA256&"   \
     "X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-east-1%2Fservice%2Faws4_"   \
     "request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=300&X-Amz-"            \
@@ -464,12 +476,12 @@ static void test_presigned(void **state)
     assert_int_equal(sigv4_check(&auth, "us-east-1", "service", T0 + 300,
                                  SIGV4_WINDOW_S, &why, &err),
                      KAERI_OK);
-    assert_int_equal(sigv4_verify(&b.req, &auth, SECRET, &creq, NULL, &why,
-                                  &err),
-                     KAERI_OK);
+    assert_int_equal(
+        sigv4_verify(&b.req, &auth, SECRET, &creq, NULL, &why, &err), KAERI_OK);
     sha_hex(creq.data, creq.len, hash);
     assert_string_equal(
-        hash, "ef743d75c88ea6203cfde74ce1717005ca8ab831b5d649a4bc5dd1193c3ebaad");
+        hash,
+        "ef743d75c88ea6203cfde74ce1717005ca8ab831b5d649a4bc5dd1193c3ebaad");
 
     /* expiry, and the future beyond the window */
     assert_int_equal(sigv4_check(&auth, "us-east-1", "service", T0 + 301,
@@ -512,8 +524,7 @@ static void test_presigned_tampered(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_SIZE(queries); i++) {
-        struct req_spec spec = {"GET", "/", queries[i], {{"host", HOST}},
-                                NULL};
+        struct req_spec spec = {"GET", "/", queries[i], {{"host", HOST}}, NULL};
         struct kaeri_error err;
         struct built b;
 
@@ -608,11 +619,10 @@ static void test_sign_round_trip(void **state)
 /* The signer reproduces the suite's get-vanilla Authorization exactly. */
 static void test_sign_suite(void **state)
 {
-    static const struct req_spec vanilla = {"GET", "/", "", {BASE_HEADERS},
-                                            NULL};
+    static const struct req_spec vanilla = {
+        "GET", "/", "", {BASE_HEADERS}, NULL};
     static const struct req_spec token = {
-        "GET", "/", "", {BASE_HEADERS, {"x-amz-security-token", TOKEN}},
-        NULL};
+        "GET", "/", "", {BASE_HEADERS, {"x-amz-security-token", TOKEN}}, NULL};
     struct kaeri_error err = {{0}, {0}};
     struct built b;
     char *authz = NULL;
@@ -653,13 +663,20 @@ static void test_sign_contract(void **state)
         {{"GET", "/", "", {BASE_HEADERS}, NULL}, NULL, "2015-08-30"},
         {{"GET", "/", "", {BASE_HEADERS}, NULL}, TOKEN, AMZ_DATE},
         {{"GET", "/", "", {BASE_HEADERS, {"x-amz-security-token", "a"}}, NULL},
-         NULL, AMZ_DATE},
+         NULL,
+         AMZ_DATE},
         {{"GET", "/", "", {BASE_HEADERS, {"x-amz-security-token", "a"}}, NULL},
-         "b", AMZ_DATE},
-        {{"GET", "/", "", {BASE_HEADERS, {"x-amz-content-sha256", "abc"}},
+         "b",
+         AMZ_DATE},
+        {{"GET",
+          "/",
+          "",
+          {BASE_HEADERS, {"x-amz-content-sha256", "abc"}},
           NULL},
-         NULL, AMZ_DATE},
-        {{"GET", "/", "", {BASE_HEADERS, {"host", HOST}}, NULL}, NULL,
+         NULL,
+         AMZ_DATE},
+        {{"GET", "/", "", {BASE_HEADERS, {"host", HOST}}, NULL},
+         NULL,
          AMZ_DATE},
     };
     size_t i;
@@ -692,7 +709,10 @@ struct fail_case {
     bool prefix; /* the text is longer than struct kaeri_error's */
 };
 
-#define AUTH(x) {"authorization", x}
+#define AUTH(x)            \
+    {                      \
+        "authorization", x \
+    }
 #define VANILLA_HEADERS BASE_HEADERS, AUTH(VANILLA_AUTH)
 /* the first 96 characters of an Authorization value, as messages quote */
 #define SHOWN_VANILLA                                                          \
@@ -703,331 +723,518 @@ struct fail_case {
 static const struct fail_case fails[] = {
     {"no authorization",
      {"GET", "/", "", {BASE_HEADERS}, NULL},
-     NULL, NULL, 0, SIGV4_FAIL_MISSING, "Missing Authentication Token", false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_MISSING,
+     "Missing Authentication Token",
+     false},
     {"no credential",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, Signature=abc")},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Authorization header requires 'Credential' parameter. "
      "Authorization=AWS4-HMAC-SHA256 SignedHeaders=host;x-amz-date, "
      "Signature=abc",
      false},
     {"nothing but the algorithm, no date",
      {"GET", "/", "", {{"host", HOST}, AUTH("AWS4-HMAC-SHA256")}, NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Authorization header requires 'Credential' parameter. Authorization "
      "header requires 'Signature' parameter. Authorization header requires "
      "'SignedHeaders' parameter. Authorization header requires existence of "
      "either a 'X-Amz-Date' or a 'Date' header. Authorization=AWS4-HMAC-SHA256",
      true},
     {"empty signature",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, "
             "Signature=")},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Authorization header requires 'Signature' parameter. "
      "Authorization=" SHOWN_VANILLA,
      false},
     {"key without equal sign",
-     {"GET", "/", "",
-      {BASE_HEADERS,
-       AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders, Signature=" VANILLA_SIG)},
+     {"GET",
+      "/",
+      "",
+      {BASE_HEADERS, AUTH("AWS4-HMAC-SHA256 " CRED
+                          ", SignedHeaders, Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "'SignedHeaders' not a valid key=value pair (missing equal-sign) in "
      "Authorization header: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"
      "us-east-1/service/aws4_request, SignedHeaders, '.",
      false},
     {"duplicate key",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS, AUTH(VANILLA_AUTH ", Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Authorization header has 'Signature' more than once: '" SHOWN_VANILLA
      "'.",
      false},
     {"4-part credential",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
-       AUTH("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/"
-            "aws4_request, SignedHeaders=host;x-amz-date, Signature=" VANILLA_SIG)},
+       AUTH(
+           "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/"
+           "aws4_request, SignedHeaders=host;x-amz-date, Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Credential should have the form <access key id>/<YYYYMMDD>/<region>/"
      "<service>/aws4_request, not 'AKIDEXAMPLE/20150830/us-east-1/"
      "aws4_request' in Authorization header.",
      false},
     {"6-part credential",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED "/x, SignedHeaders=host;x-amz-date, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Credential should have the form <access key id>/<YYYYMMDD>/<region>/"
      "<service>/aws4_request, not 'AKIDEXAMPLE/20150830/us-east-1/service/"
      "aws4_request/x' in Authorization header.",
      false},
     {"unsupported algorithm",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA512 " CRED ", SignedHeaders=host;x-amz-date, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
-     "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'.", false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
+     "Unsupported AWS 'algorithm': 'AWS4-HMAC-SHA512'.",
+     false},
     {"two Authorization headers",
      {"GET", "/", "", {VANILLA_HEADERS, AUTH(VANILLA_AUTH)}, NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
-     "The request has more than one Authorization header.", false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
+     "The request has more than one Authorization header.",
+     false},
     {"header and query both",
      {"GET", "/", PRESIGN_QUERY, {VANILLA_HEADERS}, NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
      "parameter, Signature query string parameter or the Authorization header "
      "should be specified",
      false},
     {"bad terminator",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/"
             "service/aws4_requests, SignedHeaders=host;x-amz-date, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_BAD_TERMINATOR,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_BAD_TERMINATOR,
      "Credential should be scoped with a valid terminator: 'aws4_request', "
      "not 'aws4_requests'.",
      false},
     {"wrong region",
      {"GET", "/", "", {VANILLA_HEADERS}, NULL},
-     "eu-west-1", NULL, 0, SIGV4_FAIL_WRONG_REGION,
-     "Credential should be scoped to a valid region, not 'us-east-1'.", false},
+     "eu-west-1",
+     NULL,
+     0,
+     SIGV4_FAIL_WRONG_REGION,
+     "Credential should be scoped to a valid region, not 'us-east-1'.",
+     false},
     {"wrong service",
      {"GET", "/", "", {VANILLA_HEADERS}, NULL},
-     NULL, "bedrock", 0, SIGV4_FAIL_WRONG_SERVICE,
-     "Credential should be scoped to correct service: 'bedrock'.", false},
+     NULL,
+     "bedrock",
+     0,
+     SIGV4_FAIL_WRONG_SERVICE,
+     "Credential should be scoped to correct service: 'bedrock'.",
+     false},
     {"scope date is not the request date",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150831/us-east-1/"
             "service/aws4_request, SignedHeaders=host;x-amz-date, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_DATE_MISMATCH,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_DATE_MISMATCH,
      "Date in Credential scope does not match YYYYMMDD from ISO-8601 version "
      "of date from HTTP: '20150831' != '20150830', from '20150830T123600Z'.",
      false},
     {"no date",
      {"GET", "/", "", {{"host", HOST}, AUTH(VANILLA_AUTH)}, NULL},
-     NULL, NULL, 0, SIGV4_FAIL_NO_DATE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_NO_DATE,
      "Authorization header requires existence of either a 'X-Amz-Date' or a "
      "'Date' header. Authorization=" SHOWN_VANILLA,
      false},
     {"date not ISO-8601 basic",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {{"host", HOST},
        {"x-amz-date", "2015-08-30T12:36:00Z"},
        AUTH(VANILLA_AUTH)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_NO_DATE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_NO_DATE,
      "Date must be in ISO-8601 'basic format'. Got '2015-08-30T12:36:00Z'. "
      "See http://en.wikipedia.org/wiki/ISO_8601",
      false},
     {"date out of range",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {{"host", HOST}, {"x-amz-date", "20150230T123600Z"}, AUTH(VANILLA_AUTH)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_NO_DATE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_NO_DATE,
      "Date must be in ISO-8601 'basic format'. Got '20150230T123600Z'. "
      "See http://en.wikipedia.org/wiki/ISO_8601",
      false},
     {"bad Date header",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {{"host", HOST}, {"date", "yesterday"}, AUTH(VANILLA_AUTH)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_NO_DATE,
-     "Date header is not an RFC 1123 date: 'yesterday'.", false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_NO_DATE,
+     "Date header is not an RFC 1123 date: 'yesterday'.",
+     false},
     {"expired (spec section 6 example)",
      {"GET", "/", "", {VANILLA_HEADERS}, NULL},
-     NULL, NULL, 1500, SIGV4_FAIL_EXPIRED,
+     NULL,
+     NULL,
+     1500,
+     SIGV4_FAIL_EXPIRED,
      "Signature expired: 20150830T123600Z is now earlier than "
      "20150830T124600Z (20150830T130100Z - 15 min.)",
      false},
     {"one second past the window",
      {"GET", "/", "", {VANILLA_HEADERS}, NULL},
-     NULL, NULL, 901, SIGV4_FAIL_EXPIRED,
+     NULL,
+     NULL,
+     901,
+     SIGV4_FAIL_EXPIRED,
      "Signature expired: 20150830T123600Z is now earlier than "
      "20150830T123601Z (20150830T125101Z - 15 min.)",
      false},
     {"not yet current (spec section 6 example)",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {{"host", HOST}, {"x-amz-date", "20150830T130100Z"}, AUTH(VANILLA_AUTH)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_NOT_YET,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_NOT_YET,
      "Signature not yet current: 20150830T130100Z is still later than "
      "20150830T125100Z (20150830T123600Z + 15 min.)",
      false},
     {"host not signed",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=x-amz-date, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_HOST_NOT_SIGNED,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_HOST_NOT_SIGNED,
      "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
      "Authorization.",
      false},
     {"x-amz-* header not signed",
-     {"GET", "/", "",
-      {VANILLA_HEADERS, {"x-amz-target", "Foo.Bar"}},
-      NULL},
-     NULL, NULL, 0, SIGV4_FAIL_HOST_NOT_SIGNED,
+     {"GET", "/", "", {VANILLA_HEADERS, {"x-amz-target", "Foo.Bar"}}, NULL},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_HOST_NOT_SIGNED,
      "There were headers present in the request which were not signed: "
      "'x-amz-target'.",
      false},
     {"token header not signed",
-     {"GET", "/", "",
-      {VANILLA_HEADERS, {"x-amz-security-token", TOKEN}},
-      NULL},
-     NULL, NULL, 0, SIGV4_FAIL_HOST_NOT_SIGNED,
+     {"GET", "/", "", {VANILLA_HEADERS, {"x-amz-security-token", TOKEN}}, NULL},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_HOST_NOT_SIGNED,
      "There were headers present in the request which were not signed: "
      "'x-amz-security-token'.",
      false},
     {"signature one digit off",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
-       AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, "
-            "Signature="
-            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf32")},
+       AUTH(
+           "AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, "
+           "Signature="
+           "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf32")},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_MISMATCH, MISMATCH_TEXT, false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_MISMATCH,
+     MISMATCH_TEXT,
+     false},
     {"signature in upper case",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
-       AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, "
-            "Signature="
-            "5FA00FA31553B73EBF1942676E86291E8372FF2A2260956D9B8AAE1D763FBF31")},
+       AUTH(
+           "AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, "
+           "Signature="
+           "5FA00FA31553B73EBF1942676E86291E8372FF2A2260956D9B8AAE1D763FBF31")},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_MISMATCH, MISMATCH_TEXT, false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_MISMATCH,
+     MISMATCH_TEXT,
+     false},
     {"short signature",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date, "
             "Signature=5fa00f")},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_MISMATCH, MISMATCH_TEXT, false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_MISMATCH,
+     MISMATCH_TEXT,
+     false},
     {"signed header not in the request",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;my-header;"
             "x-amz-date, Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_MISMATCH, MISMATCH_TEXT, false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_MISMATCH,
+     MISMATCH_TEXT,
+     false},
     {"a byte of path changed",
      {"GET", "/x", "", {VANILLA_HEADERS}, NULL},
-     NULL, NULL, 0, SIGV4_FAIL_MISMATCH, MISMATCH_TEXT, false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_MISMATCH,
+     MISMATCH_TEXT,
+     false},
     {"content hash is not the body's",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        {"x-amz-content-sha256",
         "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"},
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;"
             "x-amz-content-sha256;x-amz-date, Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_PAYLOAD_HASH_MISMATCH,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_PAYLOAD_HASH_MISMATCH,
      "The provided 'x-amz-content-sha256' header does not match what was "
      "computed.",
      false},
     {"presigned without X-Amz-Expires",
-     {"GET", "/",
+     {"GET",
+      "/",
       "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F"
       "20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date="
       "20150830T123600Z&X-Amz-SignedHeaders=host&X-Amz-Signature=00",
       {{"host", HOST}},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "AWS query-string parameters must include 'X-Amz-Algorithm', "
      "'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date', "
      "'X-Amz-SignedHeaders', and 'X-Amz-Expires'. Re-examine the "
      "query-string parameters.",
      false},
     {"presigned for more than a week",
-     {"GET", "/",
+     {"GET",
+      "/",
       "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F"
       "20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date="
       "20150830T123600Z&X-Amz-Expires=604801&X-Amz-SignedHeaders=host&"
       "X-Amz-Signature=00",
       {{"host", HOST}},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "X-Amz-Expires must be less than a week (in seconds) that is 604800",
      false},
     {"presigned expiry not a number",
-     {"GET", "/",
+     {"GET",
+      "/",
       "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F"
       "20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date="
       "20150830T123600Z&X-Amz-Expires=5m&X-Amz-SignedHeaders=host&"
       "X-Amz-Signature=00",
       {{"host", HOST}},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE, "X-Amz-Expires should be a number",
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
+     "X-Amz-Expires should be a number",
      false},
     {"presigned with another algorithm",
-     {"GET", "/",
+     {"GET",
+      "/",
       "X-Amz-Algorithm=AWS4-HMAC-SHA1&X-Amz-Credential=AKIDEXAMPLE%2F"
       "20150830%2Fus-east-1%2Fservice%2Faws4_request&X-Amz-Date="
       "20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&"
       "X-Amz-Signature=00",
       {{"host", HOST}},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
-     "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"", false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
+     "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
+     false},
     {"presigned with a repeated parameter",
-     {"GET", "/", PRESIGN_QUERY "&X-Amz-Date=20150830T123600Z",
+     {"GET",
+      "/",
+      PRESIGN_QUERY "&X-Amz-Date=20150830T123600Z",
       {{"host", HOST}},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
-     "The query string has 'X-Amz-Date' more than once.", false},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
+     "The query string has 'X-Amz-Date' more than once.",
+     false},
     {"presigned with a bad terminator",
-     {"GET", "/",
+     {"GET",
+      "/",
       "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F"
       "20150830%2Fus-east-1%2Fservice%2Faws5_request&X-Amz-Date="
       "20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host&"
       "X-Amz-Signature=00",
       {{"host", HOST}},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_BAD_TERMINATOR,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_BAD_TERMINATOR,
      "Credential should be scoped with a valid terminator: 'aws4_request', "
      "not 'aws5_request'.",
      false},
     {"presigned, header not signed",
-     {"GET", "/", PRESIGN_QUERY, {{"host", HOST}, {"x-amz-meta-a", "1"}},
-      NULL},
-     NULL, NULL, 0, SIGV4_FAIL_HOST_NOT_SIGNED,
+     {"GET", "/", PRESIGN_QUERY, {{"host", HOST}, {"x-amz-meta-a", "1"}}, NULL},
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_HOST_NOT_SIGNED,
      "There were headers present in the request which were not signed: "
      "'x-amz-meta-a'.",
      false},
     {"empty name in SignedHeaders",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;;x-amz-date, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "SignedHeaders is not a list of header names separated by ';': "
      "'host;;x-amz-date'.",
      false},
     {"SignedHeaders ends in ';'",
-     {"GET", "/", "",
+     {"GET",
+      "/",
+      "",
       {BASE_HEADERS,
        AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=host;x-amz-date;, "
             "Signature=" VANILLA_SIG)},
       NULL},
-     NULL, NULL, 0, SIGV4_FAIL_INCOMPLETE,
+     NULL,
+     NULL,
+     0,
+     SIGV4_FAIL_INCOMPLETE,
      "SignedHeaders is not a list of header names separated by ';': "
      "'host;x-amz-date;'.",
      false},
@@ -1082,8 +1289,8 @@ static void test_header_variants(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_SIZE(ok); i++) {
-        struct req_spec spec = {"GET", "/", "", {BASE_HEADERS, AUTH(ok[i])},
-                                NULL};
+        struct req_spec spec = {
+            "GET", "/", "", {BASE_HEADERS, AUTH(ok[i])}, NULL};
         struct kaeri_error err;
         struct built b;
 
@@ -1099,22 +1306,29 @@ static void test_header_variants(void **state)
 static void test_parse_details(void **state)
 {
     static const struct req_spec date_hdr = {
-        "GET", "/", "",
+        "GET",
+        "/",
+        "",
         {{"host", HOST},
          {"date", "Sun, 30 Aug 2015 12:36:00 GMT"},
          AUTH("AWS4-HMAC-SHA256 " CRED ", SignedHeaders=date;host, "
               "Signature=" VANILLA_SIG)},
         NULL};
     static const struct req_spec both = {
-        "GET", "/", "",
+        "GET",
+        "/",
+        "",
         {{"host", HOST},
          {"date", "Mon, 31 Aug 2015 00:00:00 GMT"},
          {"x-amz-date", AMZ_DATE},
          AUTH(VANILLA_AUTH)},
         NULL};
     static const struct req_spec query_token = {
-        "GET", "/", PRESIGN_QUERY "&X-Amz-Security-Token=a%2Fb%2Bc%3D",
-        {{"host", HOST}}, NULL};
+        "GET",
+        "/",
+        PRESIGN_QUERY "&X-Amz-Security-Token=a%2Fb%2Bc%3D",
+        {{"host", HOST}},
+        NULL};
     struct kaeri_error err = {{0}, {0}};
     struct sigv4_auth auth;
     enum sigv4_failure why;
@@ -1125,9 +1339,9 @@ static void test_parse_details(void **state)
     assert_int_equal(sigv4_parse(&b.req, &auth, &why, &err), KAERI_OK);
     assert_string_equal(auth.amz_date, AMZ_DATE);
     assert_true(auth.time == T0);
-    assert_int_equal(sigv4_check(&auth, NULL, NULL, T0, SIGV4_WINDOW_S, &why,
-                                 &err),
-                     KAERI_OK);
+    assert_int_equal(
+        sigv4_check(&auth, NULL, NULL, T0, SIGV4_WINDOW_S, &why, &err),
+        KAERI_OK);
     sigv4_auth_release(&auth);
     unbuild(&b);
 
@@ -1175,8 +1389,8 @@ static void test_canonical_query(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct req_spec spec = {"GET", "/", cases[i].query, {{"host", "h"}},
-                                NULL};
+        struct req_spec spec = {
+            "GET", "/", cases[i].query, {{"host", "h"}}, NULL};
         struct kaeri_error err;
         struct buf creq;
         struct built b;
@@ -1184,11 +1398,10 @@ static void test_canonical_query(void **state)
 
         build(&spec, &b);
         buf_init(&creq, SIGV4_CANONICAL_MAX);
-        want = xasprintf("GET\n/\n%s\nhost:h\n\nhost\n" EMPTY_SHA,
-                         cases[i].want);
-        assert_int_equal(sigv4_canonical_request(&b.req, "host",
-                                                 cases[i].presigned, &creq,
-                                                 &err),
+        want =
+            xasprintf("GET\n/\n%s\nhost:h\n\nhost\n" EMPTY_SHA, cases[i].want);
+        assert_int_equal(sigv4_canonical_request(
+                             &b.req, "host", cases[i].presigned, &creq, &err),
                          KAERI_OK);
         assert_string_equal(creq.data, want);
         free(want);
@@ -1228,8 +1441,8 @@ static void test_canonical_uri(void **state)
 
     (void)state;
     for (i = 0; i < ARRAY_SIZE(cases); i++) {
-        struct req_spec spec = {"GET", cases[i].path, "", {{"host", "h"}},
-                                NULL};
+        struct req_spec spec = {
+            "GET", cases[i].path, "", {{"host", "h"}}, NULL};
         struct kaeri_error err;
         struct buf creq;
         struct built b;
@@ -1237,11 +1450,11 @@ static void test_canonical_uri(void **state)
 
         build(&spec, &b);
         buf_init(&creq, SIGV4_CANONICAL_MAX);
-        want = xasprintf("GET\n%s\n\nhost:h\n\nhost\n" EMPTY_SHA,
-                         cases[i].want);
-        assert_int_equal(sigv4_canonical_request(&b.req, "host", false, &creq,
-                                                 &err),
-                         KAERI_OK);
+        want =
+            xasprintf("GET\n%s\n\nhost:h\n\nhost\n" EMPTY_SHA, cases[i].want);
+        assert_int_equal(
+            sigv4_canonical_request(&b.req, "host", false, &creq, &err),
+            KAERI_OK);
         assert_string_equal(creq.data, want);
         free(want);
         buf_release(&creq);
@@ -1252,15 +1465,16 @@ static void test_canonical_uri(void **state)
 /* spec section 4: trim, collapse, join duplicates, the list's order. */
 static void test_canonical_headers(void **state)
 {
-    static const struct req_spec spec = {
-        "GET", "/", "",
-        {{"host", "h"},
-         {"x-a", "  one \t two\r\n  three  "},
-         {"x-b", "b1"},
-         {"x-a", "four"},
-         {"x-b", ""},
-         {"x-c", "   "}},
-        NULL};
+    static const struct req_spec spec = {"GET",
+                                         "/",
+                                         "",
+                                         {{"host", "h"},
+                                          {"x-a", "  one \t two\r\n  three  "},
+                                          {"x-b", "b1"},
+                                          {"x-a", "four"},
+                                          {"x-b", ""},
+                                          {"x-c", "   "}},
+                                         NULL};
     struct kaeri_error err;
     struct buf creq;
     struct built b;
@@ -1268,11 +1482,12 @@ static void test_canonical_headers(void **state)
     (void)state;
     build(&spec, &b);
     buf_init(&creq, SIGV4_CANONICAL_MAX);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host;x-a;x-b;x-c",
-                                             false, &creq, &err),
-                     KAERI_OK);
-    assert_string_equal(creq.data, "GET\n/\n\nhost:h\nx-a:one two three,four\n"
-                                   "x-b:b1,\nx-c:\n\nhost;x-a;x-b;x-c\n" EMPTY_SHA);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host;x-a;x-b;x-c", false, &creq, &err),
+        KAERI_OK);
+    assert_string_equal(creq.data,
+                        "GET\n/\n\nhost:h\nx-a:one two three,four\n"
+                        "x-b:b1,\nx-c:\n\nhost;x-a;x-b;x-c\n" EMPTY_SHA);
     buf_release(&creq);
     unbuild(&b);
 }
@@ -1289,15 +1504,15 @@ static void test_canonical_errors(void **state)
     (void)state;
     build(&spec, &b);
     buf_init(&creq, SIGV4_CANONICAL_MAX);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host;x-missing", false,
-                                             &creq, &err),
-                     KAERI_ERR_NOT_FOUND);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host;x-missing", false, &creq, &err),
+        KAERI_ERR_NOT_FOUND);
     assert_string_equal(err.text,
                         "signed header 'x-missing' is not in the request");
     buf_reset(&creq);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host;;x", false, &creq,
-                                             &err),
-                     KAERI_ERR_INVALID);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host;;x", false, &creq, &err),
+        KAERI_ERR_INVALID);
     buf_reset(&creq);
     assert_int_equal(sigv4_canonical_request(&b.req, "", false, &creq, &err),
                      KAERI_ERR_INVALID);
@@ -1307,9 +1522,9 @@ static void test_canonical_errors(void **state)
     for (i = 0; i <= SIGV4_MAX_SIGNED; i++)
         assert_int_equal(buf_adds(&names, i ? ";host" : "host"), KAERI_OK);
     buf_reset(&creq);
-    assert_int_equal(sigv4_canonical_request(&b.req, names.data, false, &creq,
-                                             &err),
-                     KAERI_ERR_INVALID);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, names.data, false, &creq, &err),
+        KAERI_ERR_INVALID);
     buf_release(&names);
 
     /* path and query over their limit */
@@ -1319,35 +1534,33 @@ static void test_canonical_errors(void **state)
     long_s[SIGV4_MAX_PATH + 1] = '\0';
     b.req.path = long_s;
     buf_reset(&creq);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host", false, &creq,
-                                             &err),
-                     KAERI_ERR_LIMIT);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host", false, &creq, &err),
+        KAERI_ERR_LIMIT);
     long_s[SIGV4_MAX_PATH] = '\0'; /* exactly at the limit */
     buf_reset(&creq);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host", false, &creq,
-                                             &err),
-                     KAERI_OK);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host", false, &creq, &err), KAERI_OK);
     b.req.path = "/";
     long_s[SIGV4_MAX_PATH] = 'a';
     b.req.query = long_s + 1; /* 8192 x 'a' then NUL: at the limit */
     buf_reset(&creq);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host", false, &creq,
-                                             &err),
-                     KAERI_OK);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host", false, &creq, &err), KAERI_OK);
     b.req.query = long_s;
     long_s[0] = 'q';
     buf_reset(&creq);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host", false, &creq,
-                                             &err),
-                     KAERI_ERR_LIMIT);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host", false, &creq, &err),
+        KAERI_ERR_LIMIT);
     b.req.query = "";
 
     /* the caller's buffer ceiling */
     buf_release(&creq);
     buf_init(&creq, 10);
-    assert_int_equal(sigv4_canonical_request(&b.req, "host", false, &creq,
-                                             &err),
-                     KAERI_ERR_LIMIT);
+    assert_int_equal(
+        sigv4_canonical_request(&b.req, "host", false, &creq, &err),
+        KAERI_ERR_LIMIT);
     buf_release(&creq);
     free(long_s);
     unbuild(&b);

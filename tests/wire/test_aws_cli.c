@@ -124,12 +124,43 @@ static void test_list_user_pools(void **state)
     json_decref(r);
 }
 
+static void test_sts(void **state)
+{
+    json_t *r;
+    int code;
+
+    (void)state;
+    if (!proc.pid)
+        skip();
+    r = aws("sts get-caller-identity", &code);
+    assert_int_equal(code, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "Arn")),
+                        "arn:aws:iam::123456789012:user/kaeri-admin");
+    json_decref(r);
+    r = aws("sts assume-role --role-arn "
+            "arn:aws:iam::123456789012:role/kaeri-chat-admins "
+            "--role-session-name cli",
+            &code);
+    assert_int_equal(code, 0);
+    assert_int_equal(
+        strncmp(json_string_value(json_object_get(
+                    json_object_get(r, "Credentials"), "AccessKeyId")),
+                "ASIA", 4),
+        0);
+    assert_string_equal(
+        json_string_value(
+            json_object_get(json_object_get(r, "AssumedRoleUser"), "Arn")),
+        "arn:aws:sts::123456789012:assumed-role/kaeri-chat-admins/cli");
+    json_decref(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_admin_initiate_auth_returns_three_tokens),
         cmocka_unit_test(test_errors_reach_the_cli),
         cmocka_unit_test(test_list_user_pools),
+        cmocka_unit_test(test_sts),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
