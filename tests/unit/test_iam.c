@@ -386,6 +386,30 @@ static void test_warn_mode_lets_bad_signatures_through(void **state)
     assert_int_equal(setup(NULL), 0);
 }
 
+static void test_off_mode_checks_keys_only(void **state)
+{
+    json_t *section = json_loads(config, 0, NULL);
+    struct iam_principal who;
+    struct stub_reply stub;
+    struct http_req *req;
+
+    (void)state;
+    json_object_set_new(section, "sigv4", json_string("off"));
+    assert_int_equal(iam_init(section, ACCOUNT, REGION, NULL), KAERI_OK);
+    json_decref(section);
+    req = signed_req(&stub, &(struct tamper){.clock_skew = -3600,
+                                             .change_body = true});
+    assert_int_equal(iam_authenticate(req, "cognito-idp", IAM_PROTO_JSON, &who),
+                     KAERI_OK);
+    assert_string_equal(who.arn, "arn:aws:iam::" ACCOUNT ":user/admin");
+    http_req_free(req);
+    req = signed_req(&stub, &(struct tamper){.no_auth = true});
+    assert_int_equal(iam_authenticate(req, "cognito-idp", IAM_PROTO_JSON, &who),
+                     KAERI_ERR_AUTH);
+    http_req_free(req);
+    assert_int_equal(setup(NULL), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_admin_key),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_warn_mode_lets_bad_signatures_through),
+        cmocka_unit_test(test_off_mode_checks_keys_only),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

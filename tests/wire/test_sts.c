@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "jwt.h"
 #include "kaeri_proc.h"
 #include "sigv4.h"
 #include "wire.h"
@@ -405,6 +406,101 @@ static void test_assume_role_refusals(void **state)
     }
 }
 
+/* USER_PASSWORD_AUTH; the ID token, newly allocated. */
+static char *sign_in(const char *user, const char *password)
+{
+    struct wire_resp r = {0};
+    json_t *auth = NULL;
+    char *body, *token;
+
+    body = wire_json_dump("{s:s, s:s, s:{s:s, s:s}}", "AuthFlow",
+                          "USER_PASSWORD_AUTH", "ClientId", WEB,
+                          "AuthParameters", "USERNAME", user, "PASSWORD",
+                          password);
+    assert_int_equal(wire_json_call(proc.http,
+                                    "AWSCognitoIdentityProviderService."
+                                    "InitiateAuth",
+                                    body, NULL, NULL, &r, &auth),
+                     0);
+    assert_int_equal(r.status, 200);
+    token = strdup(wire_json_str(auth, "AuthenticationResult.IdToken"));
+    free(body);
+    wire_resp_free(&r);
+    json_decref(auth);
+    return token;
+}
+
+/* Percent-encode everything but unreserved characters. */
+static void form_encode(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+
+    for (; *s && o + 4 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (isalnum(c) || strchr("-_.~", c))
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, n - o, "%%%02X", c);
+    }
+    out[o] = '\0';
+}
+
+/*
+ * The seed case: a user of a Cognito group reads cognito:preferred_role
+ * from the ID token, assumes it with that token, and the credentials pass
+ * or fail as the role's policy says (admins may read users, users may not).
+ */
+static void test_group_role_from_the_token(void **state)
+{
+    static const struct {
+        const char *user, *password;
+        long admin_get_user_status;
+    } users[] = {
+        {"alice", "Alice#Passw0rd", 200}, /* admins: precedence 0 */
+        {"bob", "Bob#Passw0rd1", 400},    /* users only */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        char *token = sign_in(users[i].user, users[i].password);
+        struct jwt jwt = {0};
+        const char *role;
+        char role_enc[512], form[8192], store[3][512], url[256];
+        const char *ct[] = {"Content-Type: application/x-www-form-urlencoded",
+                            NULL};
+        struct wire_resp r = {0};
+        struct signer creds;
+
+        assert_int_equal(jwt_decode(token, strlen(token), &jwt, NULL),
+                         KAERI_OK);
+        role = json_string_value(
+            json_object_get(jwt.claims, "cognito:preferred_role"));
+        assert_non_null(role);
+        form_encode(role, role_enc, sizeof(role_enc));
+        snprintf(form, sizeof(form),
+                 "Action=AssumeRoleWithWebIdentity&Version=2011-06-15"
+                 "&RoleArn=%s&RoleSessionName=%s&WebIdentityToken=%s",
+                 role_enc, users[i].user, token);
+        snprintf(url, sizeof(url), "%s/", proc.http);
+        assert_int_equal(wire_request("POST", url, ct, form, strlen(form),
+                                      NULL, NULL, &r),
+                         0);
+        assert_int_equal(r.status, 200);
+        xml_value(r.body, "AccessKeyId", store[0], 512);
+        xml_value(r.body, "SecretAccessKey", store[1], 512);
+        xml_value(r.body, "SessionToken", store[2], 512);
+        wire_resp_free(&r);
+        creds = (struct signer){store[0], store[1], store[2], 0, NULL};
+        cognito_call(&creds, "AdminGetUser", ADMIN_GET_ALICE, &r);
+        printf("%s as %s: %ld\n", users[i].user, role, r.status);
+        assert_int_equal(r.status, users[i].admin_get_user_status);
+        wire_resp_free(&r);
+        jwt_release(&jwt);
+        free(token);
+    }
+}
+
 static void test_web_identity(void **state)
 {
     struct wire_resp r = {0};
@@ -484,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_assume_role_refusals),
         cmocka_unit_test(test_web_identity),
+        cmocka_unit_test(test_group_role_from_the_token),
         /* last: it moves kaeri's clock */
         cmocka_unit_test(test_assume_role_then_call),
     };
