@@ -511,23 +511,12 @@ static const struct {
                          {400, "ExpiredToken"}},
 };
 
-static void reply_auth_error(struct http_req *req, enum iam_protocol proto,
-                             enum auth_error e, const char *message)
+static void set_refusal(struct iam_refusal *why, enum iam_protocol proto,
+                        enum auth_error e, const char *message)
 {
-    int status = auth_errors[proto][e].status;
-    const char *code = auth_errors[proto][e].code;
-
-    switch (proto) {
-    case IAM_PROTO_JSON:
-        http_reply_aws_json_error(req, status, code, "%s", message);
-        break;
-    case IAM_PROTO_REST:
-        http_reply_aws_rest_error(req, status, code, "%s", message);
-        break;
-    case IAM_PROTO_QUERY:
-        http_reply_aws_query_error(req, status, code, "%s", message);
-        break;
-    }
+    why->status = auth_errors[proto][e].status;
+    snprintf(why->code, sizeof(why->code), "%s", auth_errors[proto][e].code);
+    snprintf(why->message, sizeof(why->message), "%s", message);
 }
 
 static enum auth_error auth_error_of(enum sigv4_failure why)
@@ -559,35 +548,28 @@ static void fill_principal(struct iam_principal *out,
 
 /*
  * Refuse, or in warn mode log and let through. Returns true when the
- * request must stop here (the reply is sent).
+ * request must stop here ('why' is filled).
  */
-static bool refuse(struct http_req *req, enum iam_protocol proto,
-                   enum auth_error e, const char *message)
+static bool refuse(const char *request_id, enum iam_protocol proto,
+                   enum auth_error e, const char *message,
+                   struct iam_refusal *why)
 {
     if (iam.mode == IAM_SIGV4_WARN) {
-        log_msg(LOG_WARN, req->request_id,
+        log_msg(LOG_WARN, request_id,
                 "sigv4 (warn mode): would refuse with %s: %s",
                 auth_errors[proto][e].code, message);
         return false;
     }
-    reply_auth_error(req, proto, e, message);
+    set_refusal(why, proto, e, message);
     return true;
 }
 
-enum kaeri_err iam_authenticate(struct http_req *req,
-                                const char *signing_service,
-                                enum iam_protocol proto,
-                                struct iam_principal *out)
+enum kaeri_err iam_verify(const struct sigv4_request *sreq,
+                          const char *signing_service,
+                          enum iam_protocol proto, const char *request_id,
+                          struct iam_principal *out,
+                          struct iam_refusal *refusal)
 {
-    struct sigv4_request sreq = {
-        .method = req->method,
-        .path = req->path,
-        .query = req->query,
-        .headers = req->headers.items,
-        .header_count = req->headers.count,
-        .body = req->body.data,
-        .body_len = req->body.len,
-    };
     struct sigv4_auth a = {0};
     struct kaeri_error err = {0};
     enum sigv4_failure why = SIGV4_OK;
@@ -599,52 +581,46 @@ enum kaeri_err iam_authenticate(struct http_req *req,
     int64_t now = clock_now_s();
 
     memset(out, 0, sizeof(*out));
-    if (sigv4_parse(&sreq, &a, &why, &err)) {
-        reply_auth_error(req, proto, auth_error_of(why),
-                         why == SIGV4_FAIL_MISSING
-                             ? "Missing Authentication Token"
-                             : err.text);
+    memset(refusal, 0, sizeof(*refusal));
+    if (sigv4_parse(sreq, &a, &why, &err)) {
+        set_refusal(refusal, proto, auth_error_of(why),
+                    why == SIGV4_FAIL_MISSING ? "Missing Authentication Token"
+                                              : err.text);
         return KAERI_ERR_AUTH;
     }
     key = find_key(a.access_key);
     if (!key)
         session = find_session(a.access_key);
-    if (!key && !session) {
-        reply_auth_error(req, proto, AUTH_UNKNOWN_KEY,
-                         "The security token included in the request is "
-                         "invalid.");
-        goto out;
-    }
-    if (session && (!a.security_token ||
-                    strcmp(a.security_token, session->creds.session_token))) {
-        reply_auth_error(req, proto, AUTH_UNKNOWN_KEY,
-                         "The security token included in the request is "
-                         "invalid.");
+    if ((!key && !session) ||
+        (session && (!a.security_token ||
+                     strcmp(a.security_token, session->creds.session_token)))) {
+        set_refusal(refusal, proto, AUTH_UNKNOWN_KEY,
+                    "The security token included in the request is invalid.");
         goto out;
     }
     if (session && now >= session->creds.expiration) {
-        reply_auth_error(req, proto, AUTH_EXPIRED_TOKEN,
-                         "The security token included in the request is "
-                         "expired");
+        set_refusal(refusal, proto, AUTH_EXPIRED_TOKEN,
+                    "The security token included in the request is expired");
         goto out;
     }
     if (iam.mode != IAM_SIGV4_OFF &&
         sigv4_check(&a, iam.region, signing_service, now, IAM_SIGV4_WINDOW_S,
                     &why, &err) &&
-        refuse(req, proto, auth_error_of(why), err.text))
+        refuse(request_id, proto, auth_error_of(why), err.text, refusal))
         goto out;
     secret = key ? key->pub.secret_access_key
                  : session->creds.secret_access_key;
     buf_init(&creq, SIGV4_CANONICAL_MAX);
     buf_init(&sts, SIGV4_CANONICAL_MAX);
     if (iam.mode != IAM_SIGV4_OFF &&
-        sigv4_verify(&sreq, &a, secret, &creq, &sts, &why, &err)) {
+        sigv4_verify(sreq, &a, secret, &creq, &sts, &why, &err)) {
         /* What people debugging SigV4 need most: diff these with yours. */
-        log_msg(LOG_WARN, req->request_id,
+        log_msg(LOG_WARN, request_id,
                 "sigv4: %s for %s; kaeri's canonical request:\n%s\n"
                 "kaeri's string to sign:\n%s",
                 sigv4_failure_name(why), a.access_key, creq.data, sts.data);
-        if (refuse(req, proto, auth_error_of(why), err.text)) {
+        if (refuse(request_id, proto, auth_error_of(why), err.text,
+                   refusal)) {
             buf_release(&creq);
             buf_release(&sts);
             goto out;
@@ -661,6 +637,49 @@ enum kaeri_err iam_authenticate(struct http_req *req,
 out:
     sigv4_auth_release(&a);
     return rc;
+}
+
+/* Send 'why' in the protocol's shape. */
+static void reply_refusal(struct http_req *req, enum iam_protocol proto,
+                          const struct iam_refusal *why)
+{
+    switch (proto) {
+    case IAM_PROTO_JSON:
+        http_reply_aws_json_error(req, why->status, why->code, "%s",
+                                  why->message);
+        break;
+    case IAM_PROTO_REST:
+        http_reply_aws_rest_error(req, why->status, why->code, "%s",
+                                  why->message);
+        break;
+    case IAM_PROTO_QUERY:
+        http_reply_aws_query_error(req, why->status, why->code, "%s",
+                                   why->message);
+        break;
+    }
+}
+
+enum kaeri_err iam_authenticate(struct http_req *req,
+                                const char *signing_service,
+                                enum iam_protocol proto,
+                                struct iam_principal *out)
+{
+    struct sigv4_request sreq = {
+        .method = req->method,
+        .path = req->path,
+        .query = req->query,
+        .headers = req->headers.items,
+        .header_count = req->headers.count,
+        .body = req->body.data,
+        .body_len = req->body.len,
+    };
+    struct iam_refusal why;
+
+    if (!iam_verify(&sreq, signing_service, proto, req->request_id, out,
+                    &why))
+        return KAERI_OK;
+    reply_refusal(req, proto, &why);
+    return KAERI_ERR_AUTH;
 }
 
 enum kaeri_err iam_authenticate_json(struct http_req *req,

@@ -95,6 +95,28 @@ KAERI_MUST_CHECK enum kaeri_err iam_authenticate(struct http_req *req,
                                                  enum iam_protocol proto,
                                                  struct iam_principal *out);
 
+/* Why a request was refused: the protocol's status, code and message. */
+struct iam_refusal {
+    int status;
+    char code[64];
+    char message[512];
+};
+
+struct sigv4_request;
+
+/*
+ * iam_authenticate() without a reply, for requests that are not HTTP
+ * requests: the AppSync Events WebSocket rebuilds a signed POST /event
+ * from its header map (spec/appsync-events.md section 5.3).
+ * 'request_id' is for the log line and may be NULL.
+ */
+KAERI_MUST_CHECK enum kaeri_err iam_verify(const struct sigv4_request *req,
+                                           const char *signing_service,
+                                           enum iam_protocol proto,
+                                           const char *request_id,
+                                           struct iam_principal *out,
+                                           struct iam_refusal *why);
+
 /* iam_authenticate() for awsJson 1.1 services (Cognito). */
 KAERI_MUST_CHECK enum kaeri_err
 iam_authenticate_json(struct http_req *req, const char *signing_service,

@@ -359,6 +359,7 @@ static int serve(int argc, char **argv)
         .state_dir = o.state_dir,
         .config_dir = config_dir,
         .root = root,
+        .loop = loop,
         .admin_allow_remote = core.admin_allow_remote,
     };
     if (services_init(&env, &err))

@@ -4,6 +4,7 @@
  */
 #include "router.h"
 #include "services.h"
+#include "ws.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -59,6 +60,17 @@ void router_dispatch(struct http_req *req)
         }
     }
     router_reply_unknown(req);
+}
+
+const struct ws_service *ws_route(const char *path)
+{
+    for (size_t i = 0; services[i]; i++) {
+        const struct ws_service *ws = services[i]->websocket;
+
+        if (ws && path && !strcmp(ws->path, path))
+            return ws;
+    }
+    return NULL;
 }
 
 /*

@@ -11,7 +11,9 @@
 #define KAERI_SERVICES_H
 
 #include "kaeri.h"
+#include "loop.h"
 #include "router.h"
+#include "ws.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -25,6 +27,8 @@ struct kaeri_env {
     const char *state_dir;   /* exists and is writable */
     const char *config_dir;  /* for paths in the config, relative to it */
     const json_t *root;      /* the whole config, borrowed */
+    struct loop *loop;       /* for timers; services never block it */
+    const char *ca_file;     /* the local CA certificate, NULL until built */
     bool admin_allow_remote; /* $.admin.allowRemote */
 };
 
@@ -36,6 +40,8 @@ struct service {
                            struct kaeri_error *err);
     void (*release)(void);
     const struct route *routes;
+    /* WebSocket upgrades this service takes (events port), or NULL. */
+    const struct ws_service *websocket;
     /* Add this service's entries to GET /_kaeri/endpoints. */
     void (*describe)(json_t *endpoints);
 };
