@@ -126,9 +126,8 @@ static void on_listen_ready(int fd, uint32_t events, void *ctx)
     }
 }
 
-/* A listening, non-blocking socket on host:port, or -1 with 'err' set. */
-static int listen_on(const char *host, uint16_t port, uint16_t *bound_port,
-                     struct kaeri_error *err)
+int net_listen(const char *host, uint16_t port, uint16_t *bound_port,
+               struct kaeri_error *err)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
@@ -171,7 +170,7 @@ struct net_accept *net_accept_start(struct loop *loop, const char *host,
                                     struct kaeri_error *err)
 {
     struct net_accept *a;
-    int fd = listen_on(host, port, bound_port, err);
+    int fd = net_listen(host, port, bound_port, err);
 
     if (fd < 0)
         return NULL;

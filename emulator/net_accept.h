@@ -20,6 +20,13 @@ struct net_accept *net_accept_start(struct loop *loop, const char *host,
                                     uint16_t port, struct net_mhd *http1,
                                     uint16_t *bound_port,
                                     struct kaeri_error *err);
+/*
+ * A listening, non-blocking socket on host:port (port 0 picks one, and
+ * *bound_port says which), or -1 with 'err' set. Shared by the events port.
+ */
+int net_listen(const char *host, uint16_t port, uint16_t *bound_port,
+               struct kaeri_error *err);
+
 /* Stop accepting and close connections not yet handed over. NULL ok. */
 void net_accept_stop(struct net_accept *a);
 
