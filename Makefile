@@ -28,8 +28,12 @@ endif
 
 # pkg-config is read lazily: on a machine without the packages yet, the
 # deps step below runs first and installs them.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libwebsockets 2>/dev/null)
+# libwebsockets is linked statically so lws_hdr_copy can be wrapped at link
+# time (emulator/lws_hdr_wrap.c says why).
+LWS_LIBS   = $(shell pkg-config --variable=libdir libwebsockets 2>/dev/null)/libwebsockets.a \
+             -Wl,--wrap=lws_hdr_copy -lcap -ldl -lpthread
+PKG_LIBS   = $(LWS_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 

@@ -37,6 +37,8 @@ struct loop {
     size_t heap_len, heap_cap;
     struct prepare *prepares;
     size_t prepare_count;
+    void (*wakeup)(void *ctx, int wait_ms); /* guest mode */
+    void *wakeup_ctx;
 };
 
 struct loop *loop_new(void)
@@ -192,6 +194,9 @@ void loop_timer_start(struct loop *loop, struct loop_timer *t,
     t->due_us = clock_mono_us() + (delay_us > 0 ? delay_us : 0);
     heap_set(loop, loop->heap_len++, t);
     heap_up(loop, t->heap_index);
+    if (loop->wakeup && t->heap_index == 0)
+        loop->wakeup(loop->wakeup_ctx,
+                     (int)((delay_us > 0 ? delay_us : 0) + 999) / 1000);
 }
 
 /* Fire every timer that is due; a callback may re-arm its own timer. */
@@ -227,12 +232,11 @@ static int min_wait(int a, int b)
     return a < b ? a : b;
 }
 
-void loop_run_once(struct loop *loop, int max_wait_ms)
+/* Run the prepare hooks; how long the loop may wait, at most 'max_ms'. */
+static int next_wait(struct loop *loop, int max_ms)
 {
-    struct epoll_event events[LOOP_BATCH];
-    int wait_ms = max_wait_ms, n;
+    int wait_ms = max_ms;
 
-    run_timers(loop);
     for (size_t i = 0; i < loop->prepare_count; i++)
         wait_ms = min_wait(wait_ms,
                            loop->prepares[i].fn(loop->prepares[i].ctx));
@@ -243,6 +247,16 @@ void loop_run_once(struct loop *loop, int max_wait_ms)
 
         wait_ms = min_wait(wait_ms, timer_ms);
     }
+    return wait_ms;
+}
+
+void loop_run_once(struct loop *loop, int max_wait_ms)
+{
+    struct epoll_event events[LOOP_BATCH];
+    int wait_ms, n;
+
+    run_timers(loop);
+    wait_ms = next_wait(loop, max_wait_ms);
     if (loop->stopping)
         wait_ms = 0;
     n = epoll_wait(loop->epfd, events, LOOP_BATCH, wait_ms);
@@ -257,6 +271,29 @@ void loop_run_once(struct loop *loop, int max_wait_ms)
         w->fn(fd, events[i].events, w->ctx);
     }
     run_timers(loop);
+}
+
+int loop_fd(const struct loop *loop)
+{
+    return loop->epfd;
+}
+
+int loop_run_guest(struct loop *loop)
+{
+    loop_run_once(loop, 0);
+    return next_wait(loop, -1);
+}
+
+void loop_set_wakeup(struct loop *loop, void (*fn)(void *ctx, int wait_ms),
+                     void *ctx)
+{
+    loop->wakeup = fn;
+    loop->wakeup_ctx = ctx;
+}
+
+bool loop_stopping(const struct loop *loop)
+{
+    return loop->stopping;
 }
 
 void loop_run(struct loop *loop)

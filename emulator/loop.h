@@ -56,6 +56,19 @@ KAERI_MUST_CHECK enum kaeri_err loop_add_prepare(struct loop *loop,
                                                  loop_prepare_fn *fn,
                                                  void *ctx);
 
+/*
+ * Guest mode, for a host loop that owns the process (libwebsockets' event
+ * loop, net_lws.c): loop_fd() is readable whenever a watched fd is ready;
+ * loop_run_guest() runs what is ready now and returns the ms until the
+ * loop next needs to run (-1: only when loop_fd() is readable). The wakeup
+ * hook is called when a timer is armed earlier than that.
+ */
+int loop_fd(const struct loop *loop);
+int loop_run_guest(struct loop *loop);
+void loop_set_wakeup(struct loop *loop, void (*fn)(void *ctx, int wait_ms),
+                     void *ctx);
+bool loop_stopping(const struct loop *loop);
+
 /* Run until loop_stop(). */
 void loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);

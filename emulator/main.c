@@ -9,6 +9,7 @@
 #include "log.h"
 #include "loop.h"
 #include "net_accept.h"
+#include "net_lws.h"
 #include "net_mhd.h"
 #include "services.h"
 
@@ -269,6 +270,28 @@ static int write_env_file(const char *path, const char *region,
     return 0;
 }
 
+/* The one line on stdout (CONTRACT.md "Commands"). */
+static void print_ready(const char *http_url, const char *events_base,
+                        const char *ws_scheme, const char *ca_file)
+{
+    json_t *ready = json_pack("{s:b, s:s}", "ready", 1, "http", http_url);
+    const char *host = strstr(events_base, "://") + 3;
+    char *line;
+
+    json_object_set_new(ready, "events",
+                        json_sprintf("%s/event", events_base));
+    json_object_set_new(ready, "realtime",
+                        json_sprintf("%s://%s/event/realtime", ws_scheme,
+                                     host));
+    if (ca_file)
+        json_object_set_new(ready, "ca", json_string(ca_file));
+    line = json_dumps(ready, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    printf("%s\n", line);
+    fflush(stdout);
+    free(line);
+    json_decref(ready);
+}
+
 static void on_signal(int fd, uint32_t events, void *ctx)
 {
     struct signalfd_siginfo si;
@@ -300,8 +323,11 @@ static int serve(int argc, char **argv)
     struct loop *loop;
     struct net_mhd *mhd;
     struct net_accept *acceptor;
+    struct net_lws *events = NULL;
+    struct net_lws_options events_opt;
     char *config_dir;
-    uint16_t port;
+    char events_url[300];
+    uint16_t port, events_port = 0;
     sigset_t mask;
     int sfd;
     size_t n = 1;
@@ -349,13 +375,27 @@ static int serve(int argc, char **argv)
     snprintf(http_url, sizeof(http_url),
              strchr(o.host, ':') ? "http://[%s]:%u" : "http://%s:%u", o.host,
              port);
+    events_opt = (struct net_lws_options){
+        .host = o.host,
+        .port = (uint16_t)o.events_port,
+        .max_body = core.max_body_bytes,
+    };
+    events = net_lws_start(loop, &events_opt, &events_port, &err);
+    if (!events) {
+        fprintf(stderr, "kaeri: %s%s%s\n", err.where,
+                err.where[0] ? ": " : "", err.text);
+        return 1;
+    }
+    snprintf(events_url, sizeof(events_url),
+             strchr(o.host, ':') ? "%s://[%s]:%u" : "%s://%s:%u",
+             events_opt.cert_path ? "https" : "http", o.host, events_port);
 
     config_dir = dir_of(o.config_path);
     env = (struct kaeri_env){
         .region = core.region,
         .account = core.account,
         .http_url = http_url,
-        .events_url = NULL,
+        .events_url = events_url,
         .state_dir = o.state_dir,
         .config_dir = config_dir,
         .root = root,
@@ -374,15 +414,16 @@ static int serve(int argc, char **argv)
                       strerror(errno));
         json_decref(endpoints);
     }
-    printf("{\"ready\":true,\"http\":\"%s\"}\n", http_url);
-    fflush(stdout);
+    print_ready(http_url, events_url, events_opt.cert_path ? "wss" : "ws",
+                NULL);
     log_info("kaeri ready on %s (config %s, seed %llu)", http_url,
              o.config_path, o.seed);
 
-    loop_run(loop);
+    net_lws_run(events);
 
     net_accept_stop(acceptor);
     net_mhd_stop(mhd);
+    net_lws_stop(events);
     services_release();
     iam_release();
     loop_unwatch(loop, sfd);

@@ -367,11 +367,12 @@ struct net_mhd *net_mhd_start(struct loop *loop, size_t max_body,
     m->daemon = MHD_start_daemon(
         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_request, m, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_start, m, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, m,
+        0, NULL, NULL, on_request, m, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        m, MHD_OPTION_URI_LOG_CALLBACK, on_request_start, m,
+        MHD_OPTION_NOTIFY_COMPLETED, on_request_done, m,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)MHD_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_CONNECTION_MEMORY,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, m, MHD_OPTION_END);
+        MHD_OPTION_END);
     if (!m->daemon) {
         kaeri_fail(err, KAERI_ERR_INTERNAL, "", "libmicrohttpd did not start");
         free(m);
