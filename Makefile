@@ -17,7 +17,7 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wwrite-strings -Wvla -Wformat=2 -Wundef -Wimplicit-fallthrough
 SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all \
            -fno-omit-frame-pointer
-PKGS     = libmicrohttpd jansson openssl zlib
+PKGS     = libmicrohttpd libnghttp2 jansson openssl zlib
 TEST_PKGS = cmocka libcurl
 
 ifeq ($(V),1)
@@ -34,6 +34,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libwebsockets 2>/dev/null)
 LWS_LIBS   = $(shell pkg-config --variable=libdir libwebsockets 2>/dev/null)/libwebsockets.a \
              -Wl,--wrap=lws_hdr_copy -lcap -ldl -lpthread
 PKG_LIBS   = $(LWS_LIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# The wrapper lives in libkaeri.a, which the linker reads before
+# libwebsockets.a: ask for it up front so it is always linked in.
+LINK_PRE   = -Wl,--undefined=__wrap_lws_hdr_copy
 TEST_CFLAGS = $(shell pkg-config --cflags $(TEST_PKGS) 2>/dev/null)
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
@@ -78,15 +81,16 @@ build/$(1)/libsupport.a: $$(SUPPORT_SRCS:%.c=build/$(1)/%.o)
 
 build/$(1)/kaeri: build/$(1)/emulator/main.o build/$(1)/libkaeri.a
 	$$(if $$(Q),@echo "  LD [$(1)] $$@")
-	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(LDFLAGS)
+	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) $$(LINK_PRE) -o $$@ $$^ $$(PKG_LIBS) \
+	    $$(LDFLAGS)
 
 $(1)_TEST_BINS = $$(patsubst %.c,build/$(1)/%,$$(UNIT_SRCS) $$(WIRE_SRCS) \
                     $$(TOOL_SRCS))
 $$($(1)_TEST_BINS): build/$(1)/%: build/$(1)/%.o build/$(1)/libsupport.a \
                     build/$(1)/libkaeri.a
 	$$(if $$(Q),@echo "  LD [$(1)] $$@")
-	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TEST_LIBS) \
-	    $$(LDFLAGS)
+	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) $$(LINK_PRE) -o $$@ $$^ $$(PKG_LIBS) \
+	    $$(TEST_LIBS) $$(LDFLAGS)
 
 # Fuzz targets: with replay.c under gcc (every config), with libFuzzer in
 # the fuzz config.
@@ -94,7 +98,8 @@ $(1)_FUZZ_BINS = $$(FUZZ_TARGETS:%=build/$(1)/tests/fuzz/fuzz_%)
 $$($(1)_FUZZ_BINS): build/$(1)/tests/fuzz/fuzz_%: \
         build/$(1)/tests/fuzz/fuzz_%.o $$($(1)_FUZZ_MAIN) build/$(1)/libkaeri.a
 	$$(if $$(Q),@echo "  LD [$(1)] $$@")
-	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(LDFLAGS)
+	$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) $$(LINK_PRE) -o $$@ $$^ $$(PKG_LIBS) \
+	    $$(LDFLAGS)
 endef
 FUZZ_TARGETS = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 asan_FUZZ_MAIN  = build/asan/tests/fuzz/replay.o

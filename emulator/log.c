@@ -74,11 +74,12 @@ static void add_json_string(struct buf *b, const char *s)
 
 static void emit(struct buf *b)
 {
-    const char *p = b->data;
+    const char *p;
     size_t left;
 
     if (b->len && b->data[b->len - 1] != '\n')
-        (void)buf_addch(b, '\n');
+        (void)buf_addch(b, '\n'); /* may move the data: read it after */
+    p = b->data;
     left = b->len;
     while (left) {
         ssize_t n = write(STDERR_FILENO, p, left);

@@ -9,9 +9,11 @@
 #include "log.h"
 #include "loop.h"
 #include "net_accept.h"
+#include "net_h2.h"
 #include "net_lws.h"
 #include "net_mhd.h"
 #include "services.h"
+#include "tlsca.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -238,7 +240,8 @@ static const char *json_str_at(const json_t *obj, const char *key)
 
 /* Write the variables an AWS SDK or CLI needs, atomically. */
 static int write_env_file(const char *path, const char *region,
-                          const char *http_url, const json_t *endpoints)
+                          const char *http_url, const char *events_url,
+                          const char *ca_file, const json_t *endpoints)
 {
     const struct iam_access_key *key = iam_admin_key();
     const json_t *pool = json_array_get(json_object_get(endpoints, "userPools"), 0);
@@ -257,6 +260,14 @@ static int write_env_file(const char *path, const char *region,
         fprintf(f, "AWS_ACCESS_KEY_ID=%s\nAWS_SECRET_ACCESS_KEY=%s\n",
                 key->access_key_id, key->secret_access_key);
     fprintf(f, "KAERI_HTTP=%s\n", http_url);
+    fprintf(f, "KAERI_EVENTS=%s/event\n", events_url);
+    fprintf(f, "KAERI_REALTIME=wss://%s/event/realtime\n",
+            strstr(events_url, "://") + 3);
+    if (ca_file)
+        fprintf(f,
+                "KAERI_CA=%s\nNODE_EXTRA_CA_CERTS=%s\nAWS_CA_BUNDLE=%s\n"
+                "SSL_CERT_FILE=%s\n",
+                ca_file, ca_file, ca_file, ca_file);
     if (pool) {
         fprintf(f, "KAERI_USER_POOL_ID=%s\n", json_str_at(pool, "id"));
         fprintf(f, "KAERI_ISSUER=%s\n", json_str_at(pool, "issuer"));
@@ -322,9 +333,11 @@ static int serve(int argc, char **argv)
     json_t *root = NULL, *endpoints;
     struct loop *loop;
     struct net_mhd *mhd;
+    struct net_h2 *h2;
     struct net_accept *acceptor;
     struct net_lws *events = NULL;
     struct net_lws_options events_opt;
+    struct tlsca ca = {0};
     char *config_dir;
     char events_url[300];
     uint16_t port, events_port = 0;
@@ -364,9 +377,10 @@ static int serve(int argc, char **argv)
         return 1;
     }
     mhd = net_mhd_start(loop, core.max_body_bytes, &err);
-    acceptor = mhd ? net_accept_start(loop, o.host, (uint16_t)o.port, mhd,
-                                      &port, &err)
-                   : NULL;
+    h2 = mhd ? net_h2_start(loop, core.max_body_bytes, &err) : NULL;
+    acceptor = h2 ? net_accept_start(loop, o.host, (uint16_t)o.port, mhd, h2,
+                                     &port, &err)
+                  : NULL;
     if (!acceptor) {
         fprintf(stderr, "kaeri: %s%s%s\n", err.where, err.where[0] ? ": " : "",
                 err.text);
@@ -375,9 +389,16 @@ static int serve(int argc, char **argv)
     snprintf(http_url, sizeof(http_url),
              strchr(o.host, ':') ? "http://[%s]:%u" : "http://%s:%u", o.host,
              port);
+    if (tlsca_load_or_create(o.state_dir, &ca, &err)) {
+        fprintf(stderr, "kaeri: TLS certificates in '%s': %s\n", o.state_dir,
+                err.text);
+        return 1;
+    }
     events_opt = (struct net_lws_options){
         .host = o.host,
         .port = (uint16_t)o.events_port,
+        .cert_path = ca.leaf_cert_path,
+        .key_path = ca.leaf_key_path,
         .max_body = core.max_body_bytes,
     };
     events = net_lws_start(loop, &events_opt, &events_port, &err);
@@ -396,10 +417,12 @@ static int serve(int argc, char **argv)
         .account = core.account,
         .http_url = http_url,
         .events_url = events_url,
+        .ca_file = ca.ca_cert_path,
         .state_dir = o.state_dir,
         .config_dir = config_dir,
         .root = root,
         .loop = loop,
+        .seed = o.seed,
         .admin_allow_remote = core.admin_allow_remote,
     };
     if (services_init(&env, &err))
@@ -409,13 +432,17 @@ static int serve(int argc, char **argv)
     if (o.env_file) {
         endpoints = json_object();
         services_describe(endpoints);
-        if (write_env_file(o.env_file, core.region, http_url, endpoints))
+        if (write_env_file(o.env_file, core.region, http_url, events_url,
+                           ca.ca_cert_path, endpoints))
             log_error("cannot write --env-file '%s': %s", o.env_file,
                       strerror(errno));
         json_decref(endpoints);
     }
-    print_ready(http_url, events_url, events_opt.cert_path ? "wss" : "ws",
-                NULL);
+    print_ready(http_url, events_url, "wss", ca.ca_cert_path);
+    if (ca.ca_created)
+        log_info("created a local certificate authority: trust %s "
+                 "(NODE_EXTRA_CA_CERTS, AWS_CA_BUNDLE; see README)",
+                 ca.ca_cert_path);
     log_info("kaeri ready on %s (config %s, seed %llu)", http_url,
              o.config_path, o.seed);
 
@@ -423,6 +450,7 @@ static int serve(int argc, char **argv)
 
     net_accept_stop(acceptor);
     net_mhd_stop(mhd);
+    net_h2_stop(h2);
     net_lws_stop(events);
     services_release();
     iam_release();
@@ -430,6 +458,7 @@ static int serve(int argc, char **argv)
     close(sfd);
     loop_free(loop);
     free(config_dir);
+    tlsca_release(&ca);
     json_decref(root);
     log_info("kaeri stopped");
     return 0;

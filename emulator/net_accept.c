@@ -34,6 +34,7 @@ struct pending {
 struct net_accept {
     struct loop *loop;
     struct net_mhd *http1;
+    struct net_h2 *http2;
     int listen_fd;
     struct pending *pending; /* undecided connections */
 };
@@ -76,19 +77,19 @@ static void on_first_bytes(int fd, uint32_t events, void *ctx)
     }
     if ((size_t)n < sizeof(head) && !memcmp(head, H2_PREFACE_START, (size_t)n))
         return; /* could still be the HTTP/2 preface: wait for more */
-    if ((size_t)n == sizeof(head) && !memcmp(head, H2_PREFACE_START, 4)) {
-        log_info("h2c connection refused: HTTP/2 on the main port is not "
-                 "served yet");
-        pending_close(p, true);
-        return;
-    }
     {
         struct net_mhd *http1 = p->owner->http1;
+        struct net_h2 *http2 = p->owner->http2;
         struct sockaddr_storage addr = p->addr;
         socklen_t addr_len = p->addr_len;
+        bool h2 = (size_t)n == sizeof(head) &&
+                  !memcmp(head, H2_PREFACE_START, sizeof(head));
 
         pending_close(p, false);
-        net_mhd_adopt(http1, fd, (struct sockaddr *)&addr, addr_len);
+        if (h2)
+            net_h2_adopt(http2, fd, (struct sockaddr *)&addr, addr_len);
+        else
+            net_mhd_adopt(http1, fd, (struct sockaddr *)&addr, addr_len);
     }
 }
 
@@ -166,7 +167,7 @@ int net_listen(const char *host, uint16_t port, uint16_t *bound_port,
 
 struct net_accept *net_accept_start(struct loop *loop, const char *host,
                                     uint16_t port, struct net_mhd *http1,
-                                    uint16_t *bound_port,
+                                    struct net_h2 *http2, uint16_t *bound_port,
                                     struct kaeri_error *err)
 {
     struct net_accept *a;
@@ -177,6 +178,7 @@ struct net_accept *net_accept_start(struct loop *loop, const char *host,
     a = xcalloc(1, sizeof(*a));
     a->loop = loop;
     a->http1 = http1;
+    a->http2 = http2;
     a->listen_fd = fd;
     if (loop_watch(loop, fd, EPOLLIN, on_listen_ready, a)) {
         kaeri_fail(err, KAERI_ERR_IO, "--port", "cannot watch the listener");

@@ -1,7 +1,7 @@
 /*
  * net_accept.h - the main port's own listening socket (--port). Each new
  * connection is held until its first bytes arrive: "PRI " starts an HTTP/2
- * prior-knowledge connection (nghttp2, a later issue), anything else goes
+ * prior-knowledge connection (nghttp2, net_h2.c), anything else goes
  * to libmicrohttpd. The bytes are only peeked, so the adopter reads all.
  */
 #ifndef KAERI_NET_ACCEPT_H
@@ -9,6 +9,7 @@
 
 #include "kaeri.h"
 #include "loop.h"
+#include "net_h2.h"
 #include "net_mhd.h"
 
 #include <stdint.h>
@@ -18,7 +19,7 @@ struct net_accept;
 /* Bind and listen on host:port (port 0 picks one); *bound_port says which. */
 struct net_accept *net_accept_start(struct loop *loop, const char *host,
                                     uint16_t port, struct net_mhd *http1,
-                                    uint16_t *bound_port,
+                                    struct net_h2 *http2, uint16_t *bound_port,
                                     struct kaeri_error *err);
 /*
  * A listening, non-blocking socket on host:port (port 0 picks one, and

@@ -6,6 +6,7 @@
 #include "services.h"
 #include "svc_admin.h"
 #include "svc_cognito.h"
+#include "svc_events.h"
 #include "svc_identity.h"
 #include "svc_sts.h"
 
@@ -16,6 +17,7 @@ const struct service *const services[] = {
     &svc_cognito,
     &svc_identity,
     &svc_sts,
+    &svc_events,
     &svc_admin_fallback,
     NULL,
 };

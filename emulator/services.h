@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /* What kaeri knows about itself once its listeners are bound. */
 struct kaeri_env {
@@ -29,6 +30,7 @@ struct kaeri_env {
     const json_t *root;      /* the whole config, borrowed */
     struct loop *loop;       /* for timers; services never block it */
     const char *ca_file;     /* the local CA certificate, NULL until built */
+    uint64_t seed;           /* --seed: faults replay with it */
     bool admin_allow_remote; /* $.admin.allowRemote */
 };
 

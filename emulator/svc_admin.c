@@ -9,6 +9,7 @@
 #include "svc_admin.h"
 #include "alloc.h"
 #include "clock.h"
+#include "fault.h"
 #include "iam.h"
 #include "log.h"
 
@@ -21,8 +22,15 @@ struct admin_state {
     char *region;
     char *account;
     char *http_url;
-    char *events_url;
+    char *events_url;   /* "https://HOST:EPORT/event" */
+    char *realtime_url; /* "wss://HOST:EPORT/event/realtime" */
+    char *ca_file;
     bool allow_remote;
+    uint64_t seed;                /* --seed, for sets that name none */
+    struct fault_set *faults;     /* in force */
+    struct fault_set **retired;   /* replaced sets, freed at exit */
+    size_t retired_count;
+    uint64_t generation;
 };
 
 static struct admin_state admin;
@@ -57,8 +65,13 @@ static void handle_endpoints(struct http_req *req)
         return;
     body = json_pack("{s:s, s:s, s:s}", "region", admin.region, "account",
                      admin.account, "http", admin.http_url);
-    if (admin.events_url)
+    if (admin.events_url) {
         json_object_set_new(body, "events", json_string(admin.events_url));
+        json_object_set_new(body, "realtime",
+                            json_string(admin.realtime_url));
+    }
+    if (admin.ca_file)
+        json_object_set_new(body, "ca", json_string(admin.ca_file));
     services_describe(body);
     iam_describe(body);
     reply_json(req, body);
@@ -186,6 +199,68 @@ static void handle_clock(struct http_req *req)
     reply_clock(req);
 }
 
+const struct fault_set *faults_active(uint64_t *generation)
+{
+    if (generation)
+        *generation = admin.generation;
+    return admin.faults;
+}
+
+static void install_faults(struct fault_set *fs)
+{
+    if (admin.faults) {
+        admin.retired = xrealloc(admin.retired, (admin.retired_count + 1) *
+                                                    sizeof(*admin.retired));
+        admin.retired[admin.retired_count++] = admin.faults;
+    }
+    admin.faults = fs;
+    admin.generation++;
+}
+
+/* GET, PUT and DELETE /_kaeri/faults (CONTRACT.md, "Tests change faults"). */
+static void handle_faults(struct http_req *req)
+{
+    struct kaeri_error err = {0};
+    struct fault_set *fs = NULL;
+    json_error_t jerr;
+    json_t *body;
+    char *text;
+
+    snprintf(req->operation, sizeof(req->operation), "Faults");
+    if (!admin_allowed(req))
+        return;
+    if (!strcmp(req->method, "PUT")) {
+        body = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES,
+                          &jerr);
+        if (!body || fault_set_parse(body, "$", admin.seed, &fs, &err)) {
+            json_decref(body);
+            http_reply_aws_rest_error(req, 400, "ValidationException", "%s%s%s",
+                                      body ? err.where : jerr.text,
+                                      body ? ": " : "", body ? err.text : "");
+            return;
+        }
+        json_decref(body);
+        install_faults(fs);
+    } else if (!strcmp(req->method, "DELETE")) {
+        if (fault_set_parse(NULL, "$", admin.seed, &fs, &err)) {
+            http_reply_aws_rest_error(req, 500, "InternalFailure", "%s",
+                                      err.text);
+            return;
+        }
+        install_faults(fs);
+    } else if (strcmp(req->method, "GET")) {
+        http_reply_aws_rest_error(req, 405, "MethodNotAllowedException",
+                                  "use GET, PUT or DELETE");
+        return;
+    }
+    body = fault_set_json(admin.faults);
+    text = json_dumps(body, JSON_COMPACT);
+    if (strcmp(req->method, "GET"))
+        log_msg(LOG_INFO, req->request_id, "faults: now %s", text);
+    free(text);
+    reply_json(req, body);
+}
+
 static void handle_unknown_admin(struct http_req *req)
 {
     if (!admin_allowed(req))
@@ -201,6 +276,7 @@ static const struct route admin_routes[] = {
      .path_prefix = "/_kaeri/endpoints",
      .handle = handle_endpoints},
     {.path_prefix = "/_kaeri/clock", .handle = handle_clock},
+    {.path_prefix = "/_kaeri/faults", .handle = handle_faults},
     {0},
 };
 
@@ -214,12 +290,18 @@ static enum kaeri_err admin_init(const json_t *section,
                                  const struct kaeri_env *env,
                                  struct kaeri_error *err)
 {
-    (void)section;
-    (void)err;
+    admin.seed = env->seed;
+    if (fault_set_parse(section, "$.faults", env->seed, &admin.faults, err))
+        return KAERI_ERR_INVALID;
     admin.region = xstrdup(env->region);
     admin.account = xstrdup(env->account);
     admin.http_url = xstrdup(env->http_url);
-    admin.events_url = env->events_url ? xstrdup(env->events_url) : NULL;
+    if (env->events_url) {
+        admin.events_url = xasprintf("%s/event", env->events_url);
+        admin.realtime_url = xasprintf(
+            "wss://%s/event/realtime", strstr(env->events_url, "://") + 3);
+    }
+    admin.ca_file = env->ca_file ? xstrdup(env->ca_file) : NULL;
     admin.allow_remote = env->admin_allow_remote;
     return KAERI_OK;
 }
@@ -230,11 +312,18 @@ static void admin_release(void)
     free(admin.account);
     free(admin.http_url);
     free(admin.events_url);
+    free(admin.realtime_url);
+    free(admin.ca_file);
+    fault_set_free(admin.faults);
+    for (size_t i = 0; i < admin.retired_count; i++)
+        fault_set_free(admin.retired[i]);
+    free(admin.retired);
     memset(&admin, 0, sizeof(admin));
 }
 
 const struct service svc_admin = {
     .name = "kaeri",
+    .config_key = "faults",
     .init = admin_init,
     .release = admin_release,
     .routes = admin_routes,

@@ -10,6 +10,9 @@
 #include "services.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+
+struct fault_set;
 
 extern const struct service svc_admin;
 /* Unknown /_kaeri/ paths: last in the table, after every service. */
@@ -21,5 +24,14 @@ extern const struct service svc_admin_fallback;
  * false; the caller just returns.
  */
 bool admin_allowed(struct http_req *req);
+
+/*
+ * The fault set in force: the config's "faults" section at start, then
+ * whatever PUT /_kaeri/faults installs (DELETE installs an empty one).
+ * '*generation' (may be NULL) changes with every install, so a holder of
+ * per-subscription fault streams knows to rebuild them. A replaced set
+ * stays allocated until exit, so a stream still holding one is safe.
+ */
+const struct fault_set *faults_active(uint64_t *generation);
 
 #endif
