@@ -65,7 +65,7 @@
 #define FAULT_MAX_COUNT \
     1000000000 /* disconnectAfter, throttleFirst, ...AfterDeltas */
 /* How long a caller should let a partly filled reorder window sit idle. */
-#define FAULT_FLUSH_IDLE_MS 100
+#define FAULT_FLUSH_IDLE_MS 250
 
 struct fault_set; /* opaque, read-only once parsed */
 

@@ -54,9 +54,10 @@ struct hub_sub {
     char *id;
     struct chanrule_channel pattern;
     size_t index;                /* in hub->subs */
+    uint64_t serial;             /* creation order in the hub */
+    uint64_t ordinal;            /* among same-pattern subscriptions */
     struct fault_stream *stream; /* NULL: no events fault in force */
-    uint64_t stream_gen;
-    struct pending *q; /* FIFO: q[head .. head+len) */
+    struct pending *q;           /* FIFO: q[head .. head+len) */
     size_t head, len, cap;
     struct loop_timer send_timer;
     struct loop_timer flush_timer;
@@ -71,6 +72,12 @@ struct hub_conn {
     struct hub_conn *next; /* hash chain */
 };
 
+/* How many subscriptions of one pattern were numbered for the faults. */
+struct pattern_count {
+    char path[CHANRULE_PATH_MAX + 1];
+    uint64_t next;
+};
+
 struct hub {
     struct loop *loop;
     char *name;
@@ -80,6 +87,9 @@ struct hub {
     const struct fault_set *faults;
     uint64_t faults_gen;
     bool faults_given;
+    uint64_t next_serial;
+    struct pattern_count *counts; /* per pattern, since the fault set */
+    size_t ncounts, counts_cap;
     struct hub_stats stats;
 };
 
@@ -235,6 +245,7 @@ void hub_free(struct hub *h)
         while (h->buckets[b])
             hub_conn_remove(h, h->buckets[b]->id);
     free(h->subs);
+    free(h->counts);
     free(h->name);
     free(h);
 }
@@ -251,6 +262,24 @@ static struct hub_sub *conn_sub(const struct hub_conn *c, const char *sub_id,
             return c->subs[i];
         }
     return NULL;
+}
+
+/* The next rank for a subscription of 'path' (see sub_feed()). */
+static uint64_t next_ordinal(struct hub *h, const char *path)
+{
+    struct pattern_count *pc;
+
+    for (size_t i = 0; i < h->ncounts; i++)
+        if (!strcmp(h->counts[i].path, path))
+            return h->counts[i].next++;
+    if (h->ncounts == h->counts_cap) {
+        h->counts_cap = h->counts_cap ? h->counts_cap * 2 : 8;
+        h->counts = xrealloc(h->counts, h->counts_cap * sizeof(*h->counts));
+    }
+    pc = &h->counts[h->ncounts++];
+    snprintf(pc->path, sizeof(pc->path), "%s", path);
+    pc->next = 1;
+    return 0;
 }
 
 enum kaeri_err hub_subscribe(struct hub *h, uint64_t conn_id,
@@ -280,6 +309,8 @@ enum kaeri_err hub_subscribe(struct hub *h, uint64_t conn_id,
         h->cap = h->cap ? h->cap * 2 : 16;
         h->subs = xrealloc(h->subs, h->cap * sizeof(*h->subs));
     }
+    s->serial = h->next_serial++;
+    s->ordinal = next_ordinal(h, pattern->path);
     s->index = h->nsubs;
     h->subs[h->nsubs++] = s;
     return KAERI_OK;
@@ -564,9 +595,19 @@ static void sub_drop_stream(struct hub_sub *s)
     s->stream = NULL;
 }
 
+static int cmp_serial(const void *a, const void *b)
+{
+    const struct hub_sub *x = *(struct hub_sub *const *)a;
+    const struct hub_sub *y = *(struct hub_sub *const *)b;
+
+    return x->serial < y->serial ? -1 : x->serial > y->serial;
+}
+
 void hub_set_faults(struct hub *h, const struct fault_set *fs,
                     uint64_t generation)
 {
+    struct hub_sub **by_age;
+
     if (h->faults_given && generation == h->faults_gen && fs == h->faults)
         return;
     for (size_t i = 0; i < h->nsubs; i++)
@@ -574,8 +615,25 @@ void hub_set_faults(struct hub *h, const struct fault_set *fs,
     h->faults = fs;
     h->faults_gen = generation;
     h->faults_given = true;
+    /* number the live subscriptions afresh, oldest first */
+    h->ncounts = 0;
+    if (!h->nsubs)
+        return;
+    by_age = xmalloc(h->nsubs * sizeof(*by_age));
+    memcpy(by_age, h->subs, h->nsubs * sizeof(*by_age));
+    qsort(by_age, h->nsubs, sizeof(*by_age), cmp_serial);
+    for (size_t i = 0; i < h->nsubs; i++)
+        by_age[i]->ordinal = next_ordinal(h, by_age[i]->pattern.path);
+    free(by_age);
 }
 
+/*
+ * The planner's key: the subscription's pattern and its rank among the
+ * subscriptions of that pattern since the fault set was installed, not
+ * connection or subscription ids (which depend on the process's past,
+ * and Amplify's are random), so the same seed and traffic replay the
+ * same plan in a fresh kaeri or after the set is put again.
+ */
 static bool has_event_faults(const struct hub *h)
 {
     return h->faults && fault_set_has_events(h->faults);
@@ -585,14 +643,14 @@ static void sub_feed(struct hub_sub *s, const struct chanrule_channel *ch,
                      struct hub_event *ev)
 {
     struct fault_plan plan;
-    char key[REALTIME_ID_MAX + 32];
+    char key[REALTIME_ID_MAX + CHANRULE_PATH_MAX + 2];
 
     if (!s->stream) {
         if (!has_event_faults(s->hub)) {
             sub_deliver(s, ev, 0, 0);
             return;
         }
-        snprintf(key, sizeof(key), "%" PRIu64 "/%s", s->conn->id, s->id);
+        snprintf(key, sizeof(key), "%s#%" PRIu64, s->pattern.path, s->ordinal);
         s->stream = fault_stream_new(s->hub->faults, key);
     }
     fault_plan_init(&plan);

@@ -13,7 +13,11 @@
  * Faults (fault.h) are applied per subscription by a seeded planner:
  * drop, duplicate, delay (loop timers), reorder (held events are flushed
  * after FAULT_FLUSH_IDLE_MS idle), disconnectAfter (the connection is
- * closed after its Nth delivery). Every applied fault is logged.
+ * closed after its Nth delivery). Every applied fault is logged. A
+ * planner is named by its subscription's pattern and rank among that
+ * pattern's subscriptions since the fault set was installed, never by
+ * connection or subscription ids, so a fresh kaeri (or the same set put
+ * again) with the same seed and traffic replays the same plan.
  *
  * A connection whose outgoing queue is full (ws_send_text() says
  * KAERI_ERR_LIMIT) is closed with an error, logged, and gets nothing

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define LOOP_BATCH 64
@@ -37,8 +38,7 @@ struct loop {
     size_t heap_len, heap_cap;
     struct prepare *prepares;
     size_t prepare_count;
-    void (*wakeup)(void *ctx, int wait_ms); /* guest mode */
-    void *wakeup_ctx;
+    int timer_fd; /* guest mode: makes epfd readable when a timer is due */
 };
 
 struct loop *loop_new(void)
@@ -46,6 +46,7 @@ struct loop *loop_new(void)
     struct loop *loop = xcalloc(1, sizeof(*loop));
 
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+    loop->timer_fd = -1;
     if (loop->epfd < 0) {
         free(loop);
         return NULL;
@@ -62,6 +63,8 @@ void loop_free(struct loop *loop)
     free(loop->by_fd);
     free(loop->heap);
     free(loop->prepares);
+    if (loop->timer_fd >= 0)
+        close(loop->timer_fd);
     close(loop->epfd);
     free(loop);
 }
@@ -154,6 +157,23 @@ static void heap_down(struct loop *loop, size_t i)
     heap_set(loop, i, t);
 }
 
+/*
+ * Guest mode: make the epoll fd readable in 'delay_us' (at once for 0; never
+ * for a negative delay), so a host loop that polls it wakes for the timer.
+ */
+static void arm_timer_fd(struct loop *loop, int64_t delay_us)
+{
+    struct itimerspec its = {0};
+
+    if (delay_us >= 0) {
+        if (delay_us == 0)
+            delay_us = 1; /* a zero it_value would disarm */
+        its.it_value.tv_sec = delay_us / 1000000;
+        its.it_value.tv_nsec = (long)(delay_us % 1000000) * 1000;
+    }
+    timerfd_settime(loop->timer_fd, 0, &its, NULL);
+}
+
 void loop_timer_init(struct loop_timer *t, loop_timer_fn *fn, void *ctx)
 {
     t->due_us = 0;
@@ -194,9 +214,8 @@ void loop_timer_start(struct loop *loop, struct loop_timer *t,
     t->due_us = clock_mono_us() + (delay_us > 0 ? delay_us : 0);
     heap_set(loop, loop->heap_len++, t);
     heap_up(loop, t->heap_index);
-    if (loop->wakeup && t->heap_index == 0)
-        loop->wakeup(loop->wakeup_ctx,
-                     (int)((delay_us > 0 ? delay_us : 0) + 999) / 1000);
+    if (loop->timer_fd >= 0 && t->heap_index == 0)
+        arm_timer_fd(loop, delay_us > 0 ? delay_us : 0);
 }
 
 /* Fire every timer that is due; a callback may re-arm its own timer. */
@@ -278,17 +297,38 @@ int loop_fd(const struct loop *loop)
     return loop->epfd;
 }
 
-int loop_run_guest(struct loop *loop)
+static void on_timer_fd(int fd, uint32_t events, void *ctx)
 {
-    loop_run_once(loop, 0);
-    return next_wait(loop, -1);
+    uint64_t expirations;
+
+    (void)events;
+    (void)ctx;
+    if (read(fd, &expirations, sizeof(expirations)) < 0)
+        return; /* EAGAIN: already read */
 }
 
-void loop_set_wakeup(struct loop *loop, void (*fn)(void *ctx, int wait_ms),
-                     void *ctx)
+enum kaeri_err loop_guest_mode(struct loop *loop)
 {
-    loop->wakeup = fn;
-    loop->wakeup_ctx = ctx;
+    if (loop->timer_fd >= 0)
+        return KAERI_OK;
+    loop->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (loop->timer_fd < 0)
+        return KAERI_ERR_IO;
+    if (loop_watch(loop, loop->timer_fd, EPOLLIN, on_timer_fd, loop)) {
+        close(loop->timer_fd);
+        loop->timer_fd = -1;
+        return KAERI_ERR_IO;
+    }
+    return KAERI_OK;
+}
+
+void loop_run_guest(struct loop *loop)
+{
+    int wait_ms;
+
+    loop_run_once(loop, 0);
+    wait_ms = next_wait(loop, -1);
+    arm_timer_fd(loop, wait_ms < 0 ? -1 : (int64_t)wait_ms * 1000);
 }
 
 bool loop_stopping(const struct loop *loop)

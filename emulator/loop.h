@@ -58,15 +58,16 @@ KAERI_MUST_CHECK enum kaeri_err loop_add_prepare(struct loop *loop,
 
 /*
  * Guest mode, for a host loop that owns the process (libwebsockets' event
- * loop, net_lws.c): loop_fd() is readable whenever a watched fd is ready;
- * loop_run_guest() runs what is ready now and returns the ms until the
- * loop next needs to run (-1: only when loop_fd() is readable). The wakeup
- * hook is called when a timer is armed earlier than that.
+ * loop, net_lws.c): loop_fd() becomes readable whenever a watched fd is
+ * ready or a timer (or a prepare hook's deadline) is due, through a timerfd
+ * in the epoll set, so the host only polls one fd and calls
+ * loop_run_guest() when it reads. No host timer is needed: libwebsockets
+ * 4.1.6 does not always cut its poll short for a timer scheduled from
+ * outside a callback, and a kaeri timer must not wait for it.
  */
+KAERI_MUST_CHECK enum kaeri_err loop_guest_mode(struct loop *loop);
 int loop_fd(const struct loop *loop);
-int loop_run_guest(struct loop *loop);
-void loop_set_wakeup(struct loop *loop, void (*fn)(void *ctx, int wait_ms),
-                     void *ctx);
+void loop_run_guest(struct loop *loop);
 bool loop_stopping(const struct loop *loop);
 
 /* Run until loop_stop(). */

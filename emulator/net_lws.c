@@ -6,8 +6,8 @@
  *
  * Three things shape this file, all from spec/transport.md:
  * - lws has no external-poll build here, so lws's loop is the host and
- *   kaeri's epoll loop its guest: the loop's fd is adopted as a raw file,
- *   and a scheduled lws callback (sul) runs the loop's timers.
+ *   kaeri's epoll loop its guest: the loop's fd (readable when one of its
+ *   fds is ready or a timer is due) is adopted as a raw file.
  * - lws copies request headers into its own tokens and percent-decodes the
  *   path; kaeri rebuilds the request from the tokens, the custom headers
  *   it knows and the ones SignedHeaders names (section 3 of sigv4.md needs
@@ -60,7 +60,6 @@ struct net_lws {
     int listen_fd;
     bool tls;
     size_t max_body;
-    lws_sorted_usec_list_t loop_sul; /* runs the guest loop's timers */
     uint64_t next_ws_id;
     struct ws_pss *ws_list; /* live WebSockets, for shutdown */
     bool stopping;
@@ -718,39 +717,11 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason,
 
 /* --- the guest loop ------------------------------------------------------- */
 
-static void on_loop_sul(lws_sorted_usec_list_t *sul);
-
-/* Have lws run the guest loop in 'wait_ms' (-1: only when its fd reads). */
-static void schedule_loop(struct net_lws *n, int wait_ms)
-{
-    if (wait_ms < 0) {
-        lws_sul_cancel(&n->loop_sul);
-        return;
-    }
-    lws_sul_schedule(n->ctx, 0, &n->loop_sul, on_loop_sul,
-                     (lws_usec_t)wait_ms * LWS_US_PER_MS);
-}
-
 static void run_guest(struct net_lws *n)
 {
-    int wait_ms = loop_run_guest(n->loop);
-
+    loop_run_guest(n->loop);
     if (loop_stopping(n->loop))
         lws_cancel_service(n->ctx); /* return from lws_service() */
-    schedule_loop(n, wait_ms);
-}
-
-static void on_loop_sul(lws_sorted_usec_list_t *sul)
-{
-    struct net_lws *n = lws_container_of(sul, struct net_lws, loop_sul);
-
-    run_guest(n);
-}
-
-/* The guest armed a timer earlier than lws knew about. */
-static void on_loop_wakeup(void *ctx, int wait_ms)
-{
-    schedule_loop(ctx, wait_ms);
 }
 
 static int callback_loop(struct lws *wsi, enum lws_callback_reasons reason,
@@ -861,13 +832,16 @@ struct net_lws *net_lws_start(struct loop *loop,
         goto fail;
     }
 
+    if (loop_guest_mode(loop)) {
+        kaeri_fail(err, KAERI_ERR_IO, "", "cannot make the loop a guest");
+        goto fail;
+    }
     loop_sock.filefd = loop_fd(loop);
     if (!lws_adopt_descriptor_vhost(n->vhost, LWS_ADOPT_RAW_FILE_DESC,
                                     loop_sock, "kaeri-loop", NULL)) {
         kaeri_fail(err, KAERI_ERR_INTERNAL, "", "cannot host the loop");
         goto fail;
     }
-    loop_set_wakeup(loop, on_loop_wakeup, n);
 
     n->listen_fd = net_listen(opt->host, opt->port, bound_port, err);
     if (n->listen_fd < 0)
@@ -877,7 +851,7 @@ struct net_lws *net_lws_start(struct loop *loop,
                    "cannot watch the listener");
         goto fail;
     }
-    on_loop_wakeup(n, 0);
+    run_guest(n);
     return n;
 fail:
     net_lws_stop(n);
@@ -907,8 +881,6 @@ void net_lws_stop(struct net_lws *n)
                              "kaeri is shutting down");
         for (int i = 0; i < LWS_SHUTDOWN_TURNS && n->ws_list; i++)
             lws_service(n->ctx, -1);
-        loop_set_wakeup(n->loop, NULL, NULL);
-        lws_sul_cancel(&n->loop_sul);
         lws_context_destroy(n->ctx);
     }
     the_net = NULL;

@@ -5,8 +5,8 @@
  * WebSocket upgrades go to the service whose ws_service path matches.
  *
  * libwebsockets' own event loop hosts kaeri's loop (loop.h guest mode):
- * the loop's epoll fd is adopted as a raw file, and its timers wake lws
- * through a scheduled callback, so everything still runs on one thread.
+ * the loop's epoll fd, readable for its fds and its timers alike, is
+ * adopted as a raw file, so everything still runs on one thread.
  */
 #ifndef KAERI_NET_LWS_H
 #define KAERI_NET_LWS_H

@@ -19,13 +19,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REALTIME_SUBPROTOCOL           "aws-appsync-event-ws"
-#define REALTIME_HEADER_PREFIX         "header-"
-#define REALTIME_CONNECTION_TIMEOUT_MS 300000 /* connection_ack, section 5.2 \
-                                               */
-#define REALTIME_ID_MAX          128          /* characters in a message id */
-#define REALTIME_AUTH_HEADER_MAX 16384        /* decoded header map, bytes */
-#define REALTIME_AUTH_FIELDS_MAX 64           /* entries in a header map */
+#define REALTIME_SUBPROTOCOL   "aws-appsync-event-ws"
+#define REALTIME_HEADER_PREFIX "header-"
+/* connectionTimeoutMs of connection_ack, section 5.2 */
+#define REALTIME_CONNECTION_TIMEOUT_MS 300000
+#define REALTIME_ID_MAX                128   /* characters in a message id */
+#define REALTIME_AUTH_HEADER_MAX       16384 /* decoded header map, bytes */
+#define REALTIME_AUTH_FIELDS_MAX       64    /* entries in a header map */
 
 /* What a client may send. */
 enum realtime_type {

@@ -150,6 +150,8 @@ struct events_api {
     struct hub *hub;
 };
 
+struct events_conn;
+
 static struct {
     struct events_api *apis;
     size_t napis;
@@ -159,6 +161,7 @@ static struct {
     char *http_base; /* "https://127.0.0.1:4581" or the main port's URL */
     char *ws_base;   /* "wss://127.0.0.1:4581" */
     int64_t keepalive_s;
+    struct events_conn *conns; /* open WebSockets, for release() */
 } ev;
 
 /* --- small helpers ---------------------------------------------------- */
@@ -247,6 +250,14 @@ struct auth_req {
     size_t body_len;
     const char *request_id; /* may be NULL */
     const char *source_ip;  /* may be NULL */
+    /* a second form the client may have signed (WebSocket only): path
+     * and body, each NULL when the same as above */
+    const char *alt_path;
+    const char *alt_body;
+    /* a header map rather than real headers: members the signature does
+     * not name (Amplify adds x-amz-user-agent after signing) are left
+     * out before SigV4 sees them */
+    bool signed_only;
 };
 
 struct auth_ok {
@@ -355,6 +366,42 @@ static enum kaeri_err auth_cognito(const struct events_api *api,
  * SigV4 over the request, then the IAM action on one of 'resources'
  * (NULL-ended).
  */
+/*
+ * The headers a map's signature covers: "authorization" and the names in
+ * its SignedHeaders (a new array of borrowed strings; free() it).
+ */
+static struct http_header *signed_headers(const struct http_header *h, size_t n,
+                                          size_t *count)
+{
+    struct http_header *out = xcalloc(n ? n : 1, sizeof(*out));
+    const char *authz = header_get(h, n, "authorization");
+    const char *list = authz ? strstr(authz, "SignedHeaders=") : NULL;
+    size_t len = 0;
+
+    *count = 0;
+    if (list) {
+        list += strlen("SignedHeaders=");
+        len = strcspn(list, ", ");
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t nl = strlen(h[i].name);
+        bool named = !strcasecmp(h[i].name, "authorization");
+
+        for (const char *p = list; !named && p && p < list + len;) {
+            size_t w = strcspn(p, ";, ");
+
+            if (w == nl && !strncasecmp(p, h[i].name, nl))
+                named = true;
+            p += w + (p[w] == ';');
+            if (!w)
+                break;
+        }
+        if (named)
+            out[(*count)++] = h[i];
+    }
+    return out;
+}
+
 static enum kaeri_err auth_iam(const struct auth_req *ar, const char *action,
                                const char *const resources[],
                                struct auth_ok *ok, struct auth_fail *why)
@@ -371,10 +418,37 @@ static enum kaeri_err auth_iam(const struct auth_req *ar, const char *action,
     struct iam_principal who;
     struct iam_refusal refusal;
     struct chanrule_iam id = {0};
+    struct http_header *kept = NULL;
+    enum kaeri_err rc;
 
+    if (ar->signed_only) {
+        kept = signed_headers(ar->headers, ar->nheaders, &sreq.header_count);
+        sreq.headers = kept;
+    }
     if (iam_verify(&sreq, "appsync", IAM_PROTO_REST, ar->request_id, &who,
-                   &refusal))
-        return fail(why, refusal.status, refusal.code, "%s", refusal.message);
+                   &refusal)) {
+        if (strcmp(refusal.code, "InvalidSignatureException") ||
+            (!ar->alt_path && !ar->alt_body)) {
+            rc = fail(why, refusal.status, refusal.code, "%s", refusal.message);
+            goto out;
+        }
+        /* an older client's form: try it before refusing */
+        if (ar->alt_path)
+            sreq.path = ar->alt_path;
+        if (ar->alt_body) {
+            sreq.body = ar->alt_body;
+            sreq.body_len = strlen(ar->alt_body);
+        }
+        if (iam_verify(&sreq, "appsync", IAM_PROTO_REST, ar->request_id, &who,
+                       &refusal)) {
+            rc = fail(why, refusal.status, refusal.code, "%s", refusal.message);
+            goto out;
+        }
+        log_msg(LOG_INFO, ar->request_id,
+                "events: the signature matches the older client form (POST "
+                "%s, body %s); the mismatch above is harmless",
+                sreq.path, (const char *)sreq.body);
+    }
     for (size_t i = 0; resources[i]; i++) {
         if (!iam_allowed(&who, action, resources[i]))
             continue;
@@ -385,13 +459,17 @@ static enum kaeri_err auth_iam(const struct auth_req *ar, const char *action,
         ok->mode = AUTH_IAM;
         ok->identity = chanrule_identity_iam(&id);
         snprintf(ok->who, sizeof(ok->who), "%s", who.arn);
-        return KAERI_OK;
+        rc = KAERI_OK;
+        goto out;
     }
     log_msg(LOG_INFO, ar->request_id, "events: %s may not %s on '%s'", who.arn,
             action, resources[0]);
-    return fail(why, 401, "UnauthorizedException",
-                "User: %s is not authorized to perform: %s on resource: %s",
-                who.arn, action, resources[0]);
+    rc = fail(why, 401, "UnauthorizedException",
+              "User: %s is not authorized to perform: %s on resource: %s",
+              who.arn, action, resources[0]);
+out:
+    free(kept);
+    return rc;
 }
 
 /*
@@ -730,6 +808,7 @@ struct events_conn {
     bool closing;
     struct loop_timer ka; /* stopped in 'closed' */
     struct loop_timer lifetime;
+    struct events_conn *prev, *next; /* on ev.conns */
 };
 
 /* Queue one frame (freed here); a full queue closes the connection. */
@@ -747,6 +826,14 @@ static void conn_send(struct events_conn *ec, char *frame)
         log_warn("events: connection %" PRIu64 " reads too slowly (%zu "
                  "bytes queued), closing it",
                  ec->ws->id, ec->ws->queued_bytes);
+        frame = realtime_error("error", NULL, "LimitExceededError",
+                               "Subscriber too slow: the connection's send "
+                               "queue is full");
+        if (ws_send_text(ec->ws, frame, strlen(frame)))
+            log_debug("events: connection %" PRIu64 ": no room for the "
+                      "error frame either",
+                      ec->ws->id);
+        free(frame);
         ec->closing = true;
         ws_close(ec->ws, CLOSE_POLICY, "subscriber too slow: queue full");
     } else if (rc) {
@@ -846,6 +933,7 @@ static void auth_req_ws(struct auth_req *ar, const struct http_headers *h,
     ar->body = body;
     ar->body_len = strlen(body);
     ar->source_ip = ec->ws->peer_ip;
+    ar->signed_only = true;
 }
 
 static void events_open(struct ws_conn *c)
@@ -863,6 +951,10 @@ static void events_open(struct ws_conn *c)
     ec->ws = c;
     ec->api = api;
     c->service_ctx = ec;
+    ec->next = ev.conns;
+    if (ev.conns)
+        ev.conns->prev = ec;
+    ev.conns = ec;
     loop_timer_init(&ec->ka, on_keepalive, ec);
     loop_timer_init(&ec->lifetime, on_lifetime, ec);
     /* a refused connection is answered on its first message, or after
@@ -893,6 +985,7 @@ static void events_open(struct ws_conn *c)
         resources[nres++] = api->ns[i].arn;
     resources[nres] = NULL;
     auth_req_ws(&ar, &ec->auth, "{}", ec);
+    ar.alt_path = "/event/connect"; /* Amplify JS before CONNECT_URI '' */
     if (authorize(api, api->connection_modes, &ar, "appsync:EventConnect",
                   resources, &ok, &ec->refused)) {
         log_info("events: connection %" PRIu64 " to api '%s' refused: %s %s",
@@ -1026,7 +1119,7 @@ static void on_publish(struct events_conn *ec, const struct realtime_msg *m)
     struct publish_out out = {0};
     const struct events_ns *ns;
     const char *resources[2] = {NULL, NULL};
-    char *body = NULL;
+    char *body = NULL, *alt = NULL;
 
     if (chanrule_channel_parse(m->channel, strlen(m->channel), CHANRULE_PUBLISH,
                                &ch, &err)) {
@@ -1041,7 +1134,9 @@ static void on_publish(struct events_conn *ec, const struct realtime_msg *m)
     }
     message_auth(ec, m, &hdrs);
     body = realtime_signed_body(REALTIME_PUBLISH, m->channel, m->events);
+    alt = realtime_signed_body(REALTIME_SUBSCRIBE, m->channel, NULL);
     auth_req_ws(&ar, &hdrs, body, ec);
+    ar.alt_body = alt; /* Amplify JS 6 before it signed the events */
     resources[0] = ns->arn;
     if (authorize(api, ns->publish_modes, &ar, "appsync:EventPublish",
                   resources, &ok, &why))
@@ -1064,6 +1159,7 @@ out:
     json_decref(ok.identity);
     http_headers_release(&hdrs);
     free(body);
+    free(alt);
 }
 
 static void events_message(struct ws_conn *c, const char *text, size_t len)
@@ -1105,20 +1201,32 @@ static void events_message(struct ws_conn *c, const char *text, size_t len)
     realtime_msg_release(&m);
 }
 
+/* Forget 'ec': timers, hub entry, list; the connection lives on. */
+static void conn_free(struct events_conn *ec)
+{
+    loop_timer_stop(ev.loop, &ec->ka);
+    loop_timer_stop(ev.loop, &ec->lifetime);
+    if (ec->authorized)
+        hub_conn_remove(ec->api->hub, ec->ws->id);
+    if (ec->prev)
+        ec->prev->next = ec->next;
+    else
+        ev.conns = ec->next;
+    if (ec->next)
+        ec->next->prev = ec->prev;
+    ec->ws->service_ctx = NULL;
+    http_headers_release(&ec->auth);
+    free(ec);
+}
+
 static void events_closed(struct ws_conn *c)
 {
     struct events_conn *ec = c->service_ctx;
 
     if (!ec)
         return;
-    loop_timer_stop(ev.loop, &ec->ka);
-    loop_timer_stop(ev.loop, &ec->lifetime);
-    if (ec->authorized)
-        hub_conn_remove(ec->api->hub, c->id);
     log_info("events: connection %" PRIu64 " closed", c->id);
-    http_headers_release(&ec->auth);
-    free(ec);
-    c->service_ctx = NULL;
+    conn_free(ec);
 }
 
 static const struct ws_service events_ws = {
@@ -1424,8 +1532,14 @@ static void api_release(struct events_api *api)
     free(api->arn);
 }
 
+/*
+ * Connections still open (the transport normally closes them first) are
+ * detached: later messages and the close find no state and are ignored.
+ */
 static void events_release(void)
 {
+    while (ev.conns)
+        conn_free(ev.conns);
     for (size_t i = 0; i < ev.napis; i++)
         api_release(&ev.apis[i]);
     free(ev.apis);

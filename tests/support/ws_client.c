@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #define WS_CLIENT_HEADER_SPACE 32768
 #define WS_CLIENT_MSG_MAX      (1 << 20)
@@ -36,9 +39,12 @@ struct ws_client {
 struct ws_clients {
     struct lws_context *ctx;
     struct ws_client *list;
-    lws_sorted_usec_list_t deadline;
-    bool timed_out;
+    int tick_fd; /* a periodic timerfd: lws_service() returns at least this
+                    often, so waits are bounded (lws 4.1.6 does not always
+                    wake for a scheduled timer) */
 };
+
+#define WS_CLIENT_TICK_MS 10
 
 static void push(struct msg **head, struct msg **tail, char *text)
 {
@@ -157,8 +163,23 @@ static int on_event(struct lws *wsi, enum lws_callback_reasons reason,
     }
 }
 
+static int on_tick(struct lws *wsi, enum lws_callback_reasons reason,
+                   void *user, void *in, size_t len)
+{
+    uint64_t n;
+
+    (void)user;
+    (void)in;
+    (void)len;
+    if (reason == LWS_CALLBACK_RAW_RX_FILE &&
+        read(lws_get_socket_fd(wsi), &n, sizeof(n)) < 0)
+        return 0;
+    return 0;
+}
+
 static const struct lws_protocols client_protocols[] = {
     {"aws-appsync-event-ws", on_event, 0, WS_CLIENT_MSG_MAX, 0, NULL, 0},
+    {"tick", on_tick, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -181,27 +202,40 @@ struct ws_clients *ws_clients_new(const char *ca)
         free(all);
         return NULL;
     }
+    {
+        struct itimerspec its = {
+            .it_interval = {0, WS_CLIENT_TICK_MS * 1000000L},
+            .it_value = {0, WS_CLIENT_TICK_MS * 1000000L},
+        };
+        lws_sock_file_fd_type fd;
+
+        all->tick_fd = timerfd_create(CLOCK_MONOTONIC,
+                                      TFD_NONBLOCK | TFD_CLOEXEC);
+        timerfd_settime(all->tick_fd, 0, &its, NULL);
+        fd.filefd = all->tick_fd;
+        lws_adopt_descriptor_vhost(lws_get_vhost_by_name(all->ctx, "default"),
+                                   LWS_ADOPT_RAW_FILE_DESC, fd, "tick", NULL);
+    }
     return all;
 }
 
-static void on_deadline(lws_sorted_usec_list_t *sul)
+static double now_ms(void)
 {
-    struct ws_clients *all = lws_container_of(sul, struct ws_clients, deadline);
+    struct timespec ts;
 
-    all->timed_out = true;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Serve until 'done' says so or 'timeout_ms' passes. */
 static void serve_until(struct ws_clients *all, int timeout_ms,
                         bool (*done)(void *), void *arg)
 {
-    all->timed_out = false;
-    lws_sul_schedule(all->ctx, 0, &all->deadline, on_deadline,
-                     (lws_usec_t)timeout_ms * LWS_US_PER_MS);
-    while (!all->timed_out && !(done && done(arg)))
+    double deadline = now_ms() + timeout_ms;
+
+    while (!(done && done(arg)) && now_ms() < deadline)
         if (lws_service(all->ctx, 0) < 0)
             break;
-    lws_sul_cancel(&all->deadline);
 }
 
 void ws_clients_serve(struct ws_clients *all, int timeout_ms)
@@ -350,6 +384,7 @@ void ws_clients_free(struct ws_clients *all)
     while (all->list)
         ws_client_free(all->list);
     lws_context_destroy(all->ctx);
+    close(all->tick_fd);
     free(all);
 }
 

@@ -481,8 +481,8 @@ static void test_publish_cognito(void **state)
  * 'lines' with "Name: value" header lines (NULL-ended) for stub_req().
  * Returns the Authorization value (caller frees).
  */
-static char *sign_post(const char *host, const char *body, const char *akid,
-                       const char *secret, char amz_date[17])
+static char *sign_post(const char *host, const char *path, const char *body,
+                       const char *akid, const char *secret, char amz_date[17])
 {
     struct http_header h[3] = {
         {(char *)"content-type", (char *)"application/json"},
@@ -491,7 +491,7 @@ static char *sign_post(const char *host, const char *body, const char *akid,
     };
     struct sigv4_request sreq = {
         .method = "POST",
-        .path = "/event",
+        .path = path,
         .query = "",
         .headers = h,
         .header_count = 3,
@@ -511,7 +511,8 @@ static json_t *iam_publish(const char *akid, const char *secret,
                            const char *body, bool tamper, int *status)
 {
     char amz_date[17], date_line[64], auth_line[1024];
-    char *authz = sign_post("127.0.0.1:4581", body, akid, secret, amz_date);
+    char *authz =
+        sign_post("127.0.0.1:4581", "/event", body, akid, secret, amz_date);
     const char *headers[] = {HOST1, "Content-Type: application/json", date_line,
                              auth_line, NULL};
     json_t *out;
@@ -919,16 +920,39 @@ static void test_ws_errors(void **state)
  * IAM on the socket: a connect map and a subscribe message signed as
  * section 5.3 says (POST /event, bodies "{}" and {"channel":...}).
  */
-static json_t *iam_map(const char *body, const char *akid, const char *secret)
+static json_t *iam_map_at(const char *path, const char *body, const char *akid,
+                          const char *secret)
 {
     char amz_date[17];
-    char *authz = sign_post("127.0.0.1:4581", body, akid, secret, amz_date);
-    json_t *map = json_pack("{s:s, s:s, s:s, s:s}", "content-type",
+    char *authz =
+        sign_post("127.0.0.1:4581", path, body, akid, secret, amz_date);
+    /* Amplify adds x-amz-user-agent after signing */
+    json_t *map = json_pack("{s:s, s:s, s:s, s:s, s:s}", "content-type",
                             "application/json", "host", "127.0.0.1:4581",
-                            "x-amz-date", amz_date, "authorization", authz);
+                            "x-amz-date", amz_date, "authorization", authz,
+                            "x-amz-user-agent", "aws-amplify/6.0 api/1");
 
     free(authz);
     return map;
+}
+
+static json_t *iam_map(const char *body, const char *akid, const char *secret)
+{
+    return iam_map_at("/event", body, akid, secret);
+}
+
+/* A publish message on 'channel' with events ["1"] signed over 'body'. */
+static void ws_publish_iam(struct stub_ws *s, const char *channel,
+                           const char *body)
+{
+    json_t *m = json_pack("{s:s, s:s, s:s, s:[s], s:o}", "type", "publish",
+                          "id", "pi", "channel", channel, "events", "1",
+                          "authorization", iam_map(body, ADM_KEY, ADM_SEC));
+    char *text = json_dumps(m, JSON_COMPACT);
+
+    stub_ws_send(s, text);
+    free(text);
+    json_decref(m);
 }
 
 static void test_ws_iam(void **state)
@@ -950,6 +974,20 @@ static void test_ws_iam(void **state)
     ws_subscribe(&s, "b", "/mixed/b",
                  iam_map("{\"channel\":\"/mixed/a\"}", ADM_KEY, ADM_SEC));
     expect_error(&s, "subscribe_error", "InvalidSignatureException");
+    close_ws(&s);
+    /* older Amplify: connect signed for /event/connect, publish signed
+     * over {"channel"} only; current clients sign the events too */
+    ws_open_map(&s, HOST1,
+                iam_map_at("/event/connect", "{}", PUB_KEY, PUB_SEC));
+    init(&s);
+    ws_publish_iam(&s, "/iamonly/a", "{\"channel\":\"/iamonly/a\"}");
+    expect_type(&s, "publish_success");
+    ws_publish_iam(&s, "/iamonly/a",
+                   "{\"channel\":\"/iamonly/a\",\"events\":[\"1\"]}");
+    expect_type(&s, "publish_success");
+    ws_publish_iam(&s, "/iamonly/a",
+                   "{\"channel\":\"/iamonly/b\",\"events\":[\"1\"]}");
+    expect_error(&s, "publish_error", "InvalidSignatureException");
     close_ws(&s);
     /* a connect map signed over the wrong body */
     ws_open_map(&s, HOST1, iam_map("{\"x\":1}", PUB_KEY, PUB_SEC));
@@ -1189,6 +1227,27 @@ static void test_default_fixture(void **state)
     json_decref(root);
 }
 
+/* Released with connections still open (the transport closes them
+ * later): their messages and close are ignored, nothing leaks. */
+static void test_release_with_open_connections(void **state)
+{
+    struct stub_ws s;
+    json_t *j;
+
+    (void)state;
+    ws_open_map(&s, HOST1, key_map(KEY1));
+    init(&s);
+    ws_subscribe(&s, "x", "/default/a", NULL);
+    expect_type(&s, "subscribe_success");
+    svc_events.release();
+    stub_ws_send(&s, "{\"type\":\"connection_init\"}");
+    assert_int_equal(stub_ws_pending(&s), 0);
+    close_ws(&s);
+    j = json_loads(events_text, 0, NULL);
+    assert_int_equal(svc_events.init(j, &env, NULL), KAERI_OK);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1208,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_default_fixture),
+        cmocka_unit_test(test_release_with_open_connections),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,6 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define API_KEY   "da2-kaeriapikey000000000000001"
 #define ALICE_SUB "a11ce000-0000-4000-8000-000000000001"
@@ -487,6 +491,279 @@ static void test_fan_out_nothing_lost(void **state)
     free(key);
 }
 
+/* PUT /_kaeri/faults with 'json'. */
+static void put_faults(const char *json)
+{
+    const char *ct[] = {"Content-Type: application/json", NULL};
+    struct wire_resp r = {0};
+    char url[256];
+
+    snprintf(url, sizeof(url), "%s/_kaeri/faults", proc.http);
+    assert_int_equal(wire_request("PUT", url, ct, json, strlen(json), NULL,
+                                  NULL, &r),
+                     0);
+    printf("faults: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 200);
+    wire_resp_free(&r);
+}
+
+/*
+ * Publish 0..n-1 to /default/faulty and return the order one subscriber
+ * saw (as a string "3,1,2,..."), read until 'expect' events arrived or a
+ * short quiet spell after the last one.
+ */
+static char *delivered_order(int n, int expect)
+{
+    const char *h[] = {"x-api-key: " API_KEY, NULL};
+    char *key = api_key_map();
+    struct ws_client *sub = connect_with(ws_plain, key);
+    char *order = calloc(1, (size_t)expect * 8 + 16);
+    int got = 0;
+
+    subscribe(sub, "f", "/default/faulty", key);
+    expect_type(sub, "subscribe_success", "f");
+    for (int e = 0; e < n; e++) {
+        char events[32];
+
+        snprintf(events, sizeof(events), "[\"%d\"]", e);
+        assert_int_equal(publish_http("/default/faulty", events, h, NULL,
+                                      NULL),
+                         200);
+    }
+    while (got < expect) {
+        char *msg = ws_client_recv(sub, 2000);
+        json_t *j;
+
+        if (!msg)
+            break;
+        j = json_loads(msg, 0, NULL);
+        if (!strcmp(json_string_value(json_object_get(j, "type")), "data")) {
+            sprintf(order + strlen(order), "%s%s", got ? "," : "",
+                    json_string_value(json_object_get(j, "event")));
+            got++;
+        }
+        json_decref(j);
+        free(msg);
+    }
+    ws_client_free(sub);
+    free(key);
+    return order;
+}
+
+/*
+ * Reordering within a window and duplication, seeded: every event still
+ * arrives (duplicates on top), not in publish order, and a restart with the
+ * same seed gives exactly the same order. The log names each fault.
+ */
+static void test_faults_replay_with_the_seed(void **state)
+{
+    static const char faults[] =
+        "{\"seed\": 7, \"events\": [{\"channel\": \"/default/faulty\","
+        " \"reorderWindow\": 4, \"duplicate\": 0.25}]}";
+    char *first, *second, *sorted;
+    int count = 0, seen[20] = {0};
+
+    (void)state;
+    /* each run in a fresh kaeri, so both see exactly the same traffic */
+    stop();
+    assert_int_equal(start(NULL), 0);
+    put_faults(faults);
+    first = delivered_order(16, 40);
+    printf("order with seed 7: %s\n", first);
+    for (char *p = first; *p; p++)
+        if (*p == ',')
+            count++;
+    count++;
+    assert_true(count >= 16); /* duplicates add, nothing is lost */
+    for (char *tok = strtok(sorted = strdup(first), ","); tok;
+         tok = strtok(NULL, ","))
+        seen[atoi(tok)]++;
+    for (int e = 0; e < 16; e++)
+        assert_true(seen[e] >= 1);
+    free(sorted);
+    assert_true(kaeri_proc_log_contains(&proc, "fault"));
+
+    /* a fresh kaeri, the same seed and traffic: the same order */
+    stop();
+    assert_int_equal(start(NULL), 0);
+    put_faults(faults);
+    second = delivered_order(16, count);
+    printf("again:             %s\n", second);
+    assert_string_equal(first, second);
+    assert_string_not_equal(first, "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15");
+    free(first);
+    free(second);
+
+    /* cleared: publish order again */
+    {
+        const char *ct[] = {"Content-Type: application/json", NULL};
+        struct wire_resp r = {0};
+        char url[256];
+
+        snprintf(url, sizeof(url), "%s/_kaeri/faults", proc.http);
+        assert_int_equal(wire_request("DELETE", url, ct, NULL, 0, NULL, NULL,
+                                      &r),
+                         0);
+        assert_int_equal(r.status, 200);
+        wire_resp_free(&r);
+    }
+    first = delivered_order(5, 5);
+    assert_string_equal(first, "0,1,2,3,4");
+    free(first);
+}
+
+/* keep-alives come on kaeri's timer ("keepAliveSeconds": 1 here). */
+static void test_keep_alive(void **state)
+{
+    json_t *config = json_load_file(kaeri_proc_path("fixtures/default.json"),
+                                    0, NULL);
+    char path[] = "/tmp/kaeri-ka-XXXXXX";
+    int fd = mkstemp(path);
+    char *key, *msg = NULL;
+    struct ws_client *c;
+    int kas = 0;
+
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    json_object_set_new(json_object_get(config, "events"), "keepAliveSeconds",
+                        json_integer(1));
+    /* keys are relative to the config's folder: point them back */
+    {
+        json_t *keys = json_object_get(
+            json_array_get(json_object_get(json_object_get(config, "cognito"),
+                                           "userPools"),
+                           0),
+            "keys");
+
+        json_object_set_new(keys, "id", json_string(kaeri_proc_path(
+                                            "fixtures/keys/pool1-id.pem")));
+        json_object_set_new(keys, "access",
+                            json_string(kaeri_proc_path(
+                                "fixtures/keys/pool1-access.pem")));
+    }
+    assert_int_equal(json_dump_file(config, path, 0), 0);
+    json_decref(config);
+    stop();
+    assert_int_equal(start(path), 0);
+    key = api_key_map();
+    c = connect_with(ws_plain, key);
+    while (kas < 2 && (msg = ws_client_recv(c, 3000))) {
+        if (strstr(msg, "\"ka\""))
+            kas++;
+        free(msg);
+    }
+    assert_int_equal(kas, 2);
+    ws_client_free(c);
+    free(key);
+    unlink(path);
+}
+
+/* A masked client text frame (mask key 0: RFC 6455 allows any key). */
+static void raw_send_frame(int fd, const char *text)
+{
+    size_t n = strlen(text), h = 0;
+    unsigned char head[14];
+
+    head[h++] = 0x81;
+    if (n < 126) {
+        head[h++] = (unsigned char)(0x80 | n);
+    } else {
+        head[h++] = 0x80 | 126;
+        head[h++] = (unsigned char)(n >> 8);
+        head[h++] = (unsigned char)n;
+    }
+    memset(head + h, 0, 4);
+    h += 4;
+    assert_int_equal(send(fd, head, h, MSG_NOSIGNAL), (ssize_t)h);
+    assert_int_equal(send(fd, text, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/*
+ * A subscriber that never reads: a raw WebSocket with a tiny receive
+ * buffer. kaeri must close it (and say so in the log) while another
+ * subscriber of the same channel gets every event without waiting.
+ */
+static void test_stalled_subscriber_does_not_slow_the_rest(void **state)
+{
+    enum { PUBLISHES = 200, PER = 5, SIZE = 20000 };
+    const char *h[] = {"x-api-key: " API_KEY, NULL};
+    char *key = api_key_map(), *proto = protocols_for(key), *request;
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    struct ws_client *fast;
+    char reply[1024], *events, *sub;
+    int fd, small = 4096, got = 0;
+    ssize_t n;
+
+    (void)state;
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons((uint16_t)atoi(strrchr(host, ':') + 1));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    request = malloc(strlen(proto) + 512);
+    sprintf(request,
+            "GET /event/realtime HTTP/1.1\r\nHost: %s\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
+            host, proto);
+    assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL),
+                     (ssize_t)strlen(request));
+    n = recv(fd, reply, sizeof(reply) - 1, 0);
+    assert_true(n > 12);
+    reply[n] = '\0';
+    assert_non_null(strstr(reply, " 101 "));
+    raw_send_frame(fd, "{\"type\":\"connection_init\"}");
+    sub = wire_json_dump("{s:s, s:s, s:s, s:o}", "type", "subscribe", "id",
+                         "slow", "channel", "/default/stall", "authorization",
+                         json_loads(key, 0, NULL));
+    raw_send_frame(fd, sub);
+    free(sub);
+
+    fast = connect_with(ws_plain, key);
+    subscribe(fast, "fast", "/default/stall", key);
+    expect_type(fast, "subscribe_success", "fast");
+    ws_clients_serve(clients, 200); /* let the slow subscribe land too */
+
+    events = malloc((size_t)PER * (SIZE + 8) + 8);
+    for (int p = 0; p < PUBLISHES; p++) {
+        size_t off = 0;
+
+        events[off++] = '[';
+        for (int k = 0; k < PER; k++) {
+            off += (size_t)sprintf(events + off, "%s\"\\\"", k ? "," : "");
+            memset(events + off, 'a' + (p % 26), SIZE);
+            off += SIZE;
+            off += (size_t)sprintf(events + off, "\\\"\"");
+        }
+        events[off++] = ']';
+        events[off] = '\0';
+        assert_int_equal(publish_http("/default/stall", events, h, NULL, NULL),
+                         200);
+        /* the fast subscriber keeps up while the slow one stalls */
+        while (ws_client_pending(fast) || got < (p + 1) * PER) {
+            json_t *j = next_message(fast);
+
+            assert_non_null(j);
+            assert_string_equal(json_string_value(json_object_get(j, "id")),
+                                "fast");
+            got++;
+            json_decref(j);
+            if (got >= (p + 1) * PER)
+                break;
+        }
+    }
+    assert_int_equal(got, PUBLISHES * PER);
+    assert_int_equal(kaeri_proc_log_wait(&proc, "reads too slowly", 5000), 1);
+    close(fd);
+    free(events);
+    free(request);
+    free(proto);
+    free(key);
+    ws_client_free(fast);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +773,9 @@ int main(void)
         cmocka_unit_test(test_bad_connections_refused),
         cmocka_unit_test(test_http_validation_errors),
         cmocka_unit_test(test_fan_out_nothing_lost),
+        cmocka_unit_test(test_stalled_subscriber_does_not_slow_the_rest),
+        cmocka_unit_test(test_faults_replay_with_the_seed),
+        cmocka_unit_test(test_keep_alive),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
