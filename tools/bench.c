@@ -38,17 +38,29 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/*
+ * Starts share one state directory, as a developer's runs do: the first
+ * creates the local CA (and is left out), the rest reuse it.
+ */
 static void bench_startup(void)
 {
+    char state[] = "/tmp/kaeri-bench-XXXXXX";
+    const char *args[] = {"--state-dir", state, NULL};
     double ms[STARTS];
     int n = 0;
 
-    for (int i = 0; i < STARTS; i++) {
+    if (!mkdtemp(state))
+        return;
+    for (int i = 0; i <= STARTS; i++) {
         struct kaeri_proc p;
         double t0 = now_s();
 
-        if (kaeri_proc_start(&p, NULL, NULL))
+        if (kaeri_proc_start(&p, NULL, args))
             continue;
+        if (i == 0) {
+            kaeri_proc_stop(&p);
+            continue;
+        }
         ms[n++] = (now_s() - t0) * 1000.0;
         kaeri_proc_stop(&p);
     }
@@ -57,9 +69,16 @@ static void bench_startup(void)
         return;
     }
     qsort(ms, (size_t)n, sizeof(ms[0]), cmp_double);
-    printf("startup (fork to ready line, %d runs): min %.1f ms, median "
-           "%.1f ms, max %.1f ms\n",
+    printf("startup (fork to ready line, %d runs, state reused): min %.1f "
+           "ms, median %.1f ms, max %.1f ms\n",
            n, ms[0], ms[n / 2], ms[n - 1]);
+    {
+        char cmd[128];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", state);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench: could not remove %s\n", state);
+    }
 }
 
 static double bench_rsa(void)

@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define API_KEY   "da2-kaeriapikey000000000000001"
@@ -612,6 +613,82 @@ static void test_faults_replay_with_the_seed(void **state)
     free(first);
 }
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Drop, delay and disconnectAfter, each on its own channel. */
+static void test_drop_delay_disconnect(void **state)
+{
+    static const char faults[] =
+        "{\"seed\": 3, \"events\": ["
+        "{\"channel\": \"/default/dropped\", \"drop\": 1.0},"
+        "{\"channel\": \"/default/slow\", \"delayMs\": 300},"
+        "{\"channel\": \"/default/cut\", \"disconnectAfter\": 2}]}";
+    const char *h[] = {"x-api-key: " API_KEY, NULL};
+    char *key = api_key_map();
+    struct ws_client *c = connect_with(ws_plain, key);
+    struct ws_client *cut = connect_with(ws_plain, key);
+    json_t *j;
+    double t0;
+    char *msg;
+    int got = 0;
+
+    (void)state;
+    put_faults(faults);
+    subscribe(c, "d", "/default/dropped", key);
+    expect_type(c, "subscribe_success", "d");
+    subscribe(c, "s", "/default/slow", key);
+    expect_type(c, "subscribe_success", "s");
+    subscribe(cut, "x", "/default/cut", key);
+    expect_type(cut, "subscribe_success", "x");
+
+    /* dropped: nothing comes; then delayed: it comes, not before 300 ms */
+    assert_int_equal(publish_http("/default/dropped", "[\"1\",\"2\"]", h,
+                                  NULL, NULL),
+                     200);
+    t0 = mono_ms();
+    assert_int_equal(publish_http("/default/slow", "[\"42\"]", h, NULL, NULL),
+                     200);
+    j = next_message(c);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), "s");
+    assert_string_equal(json_string_value(json_object_get(j, "event")), "42");
+    assert_true(mono_ms() - t0 >= 300.0);
+    json_decref(j);
+    assert_true(kaeri_proc_log_contains(&proc, "drop"));
+
+    /* disconnectAfter 2: two events, then the connection is closed */
+    assert_int_equal(publish_http("/default/cut", "[\"1\",\"2\",\"3\"]", h,
+                                  NULL, NULL),
+                     200);
+    while ((msg = ws_client_recv(cut, WS_CLIENT_WAIT_MS))) {
+        if (strstr(msg, "\"data\""))
+            got++;
+        free(msg);
+    }
+    assert_int_equal(got, 2);
+    assert_true(ws_client_closed(cut));
+    ws_client_free(c);
+    ws_client_free(cut);
+    free(key);
+    {
+        const char *ct[] = {"Content-Type: application/json", NULL};
+        struct wire_resp r = {0};
+        char url[256];
+
+        snprintf(url, sizeof(url), "%s/_kaeri/faults", proc.http);
+        assert_int_equal(wire_request("DELETE", url, ct, NULL, 0, NULL, NULL,
+                                      &r),
+                         0);
+        wire_resp_free(&r);
+    }
+}
+
 /* keep-alives come on kaeri's timer ("keepAliveSeconds": 1 here). */
 static void test_keep_alive(void **state)
 {
@@ -774,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_http_validation_errors),
         cmocka_unit_test(test_fan_out_nothing_lost),
         cmocka_unit_test(test_stalled_subscriber_does_not_slow_the_rest),
+        cmocka_unit_test(test_drop_delay_disconnect),
         cmocka_unit_test(test_faults_replay_with_the_seed),
         cmocka_unit_test(test_keep_alive),
     };
