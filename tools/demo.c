@@ -3,8 +3,10 @@
  * comes back, stop kaeri. Today that is the sign-in: alice signs in with
  * USER_SRP_AUTH exactly as Amplify does (the password never travels), her
  * ID token is checked against the pool's JWKS fetched over HTTP, and her
- * decoded tokens are printed. Each later issue adds its leg of the round
- * trip here (subscribe, prompt, streamed answer).
+ * decoded tokens are printed. Then she subscribes to her own AppSync
+ * Events channel over wss:// and an answer is published to it piece by
+ * piece with SigV4, as the seed's Lambda does. Later issues add the prompt
+ * through API Gateway and the Bedrock stream in between.
  *
  * Nothing is hard-coded but the fixture's first user: ids and URLs come
  * from GET /_kaeri/endpoints, as any client of kaeri would find them.
@@ -14,6 +16,7 @@
 #include "kaeri_proc.h"
 #include "srp_client.h"
 #include "wire.h"
+#include "ws_client.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,8 @@
 #define TARGET "AWSCognitoIdentityProviderService."
 
 static struct kaeri_proc proc;
+/* The fixture admin's keys sign the publish until the Lambda issue. */
+static char admin_keys[256];
 static json_t *endpoints, *fixture;
 
 static int fail(const char *what, const struct wire_resp *r)
@@ -185,6 +190,137 @@ static int show_token(const char *label, const char *token,
     return 0;
 }
 
+/* The first data frame's event, or NULL; keep-alives are skipped. */
+static json_t *next_event(struct ws_client *c, const char *expect_type)
+{
+    for (;;) {
+        char *msg = ws_client_recv(c, WS_CLIENT_WAIT_MS);
+        json_t *j;
+
+        if (!msg)
+            return NULL;
+        j = json_loads(msg, 0, NULL);
+        free(msg);
+        if (j && !strcmp(wire_json_str(j, "type"), expect_type))
+            return j;
+        if (j && strcmp(wire_json_str(j, "type"), "ka")) {
+            char *text = json_dumps(j, JSON_COMPACT);
+
+            fprintf(stderr, "demo: expected %s, got %s\n", expect_type, text);
+            free(text);
+            json_decref(j);
+            return NULL;
+        }
+        json_decref(j);
+    }
+}
+
+/*
+ * The way back: alice subscribes to her own channel over wss:// with her
+ * access token (as Amplify does), and the answer is published to it with
+ * SigV4 for service appsync (as the seed's Lambda does; until the Lambda
+ * issue, kaeri's admin keys sign in its place). Each piece is printed as
+ * it arrives.
+ */
+static int answer_path(const json_t *tokens)
+{
+    static const char *const pieces[] = {"Hello", " from", " kaeri", "!"};
+    const json_t *pool = json_array_get(json_object_get(endpoints, "userPools"), 0);
+    const json_t *api = json_array_get(json_object_get(endpoints, "eventApis"), 0);
+    const char *access = wire_json_str(tokens, "AuthenticationResult.AccessToken");
+    char host[160], channel[256], url[256], sub_id[64] = "", *auth, *header, *list, *msg;
+    struct ws_clients *clients = NULL;
+    struct ws_client *ws = NULL;
+    struct jwt jwt = {0};
+    int rc = 1;
+
+    (void)pool;
+    step("subscribe to her channel (AppSync Events, wss://)");
+    if (!api || jwt_decode(access, strlen(access), &jwt, NULL))
+        goto out;
+    snprintf(sub_id, sizeof(sub_id), "%s",
+             wire_json_str(jwt.claims, "sub") ? wire_json_str(jwt.claims, "sub")
+                                               : "");
+    snprintf(host, sizeof(host), "%s", strstr(proc.events, "://") + 3);
+    *strchr(host, '/') = '\0';
+    snprintf(channel, sizeof(channel), "/bedrock-stream-response/%s/demo-session",
+             sub_id);
+    auth = wire_json_dump("{s:s, s:s}", "Authorization", access, "host", host);
+    header = ws_client_header_protocol(auth);
+    list = malloc(strlen(header) + 32);
+    sprintf(list, "aws-appsync-event-ws,%s", header);
+    clients = ws_clients_new(proc.ca);
+    ws = clients ? ws_client_connect(clients, proc.realtime, list, NULL,
+                                     WS_CLIENT_WAIT_MS)
+                 : NULL;
+    free(header);
+    free(list);
+    if (!ws || ws_client_send(ws, "{\"type\":\"connection_init\"}")) {
+        free(auth);
+        goto out;
+    }
+    json_decref(next_event(ws, "connection_ack"));
+    msg = wire_json_dump("{s:s, s:s, s:s, s:o}", "type", "subscribe", "id", "1",
+                         "channel", channel, "authorization",
+                         json_loads(auth, 0, NULL));
+    free(auth);
+    ws_client_send(ws, msg);
+    free(msg);
+    {
+        json_t *ok = next_event(ws, "subscribe_success");
+
+        if (!ok)
+            goto out;
+        json_decref(ok);
+    }
+    printf("subscribed to %s over %s\n", channel, proc.realtime);
+
+    step("the answer comes back, piece by piece");
+    snprintf(url, sizeof(url), "%s", proc.events);
+    for (size_t i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        const char *h[] = {"Content-Type: application/json", NULL};
+        char event[128], *body;
+        struct wire_resp r = {0};
+        json_t *data, *ev;
+        snprintf(event, sizeof(event), "{\"message\":\"%s\",\"seq\":%zu}",
+                 pieces[i], i);
+        body = wire_json_dump("{s:s, s:[s]}", "channel", channel, "events",
+                              event);
+        if (wire_send(&(struct wire_req){.method = "POST", .url = url,
+                                         .headers = h, .body = body,
+                                         .len = strlen(body),
+                                         .sigv4 = "aws:amz:ap-northeast-1:appsync",
+                                         .userpwd = admin_keys,
+                                         .ca = proc.ca},
+                      &r) ||
+            r.status != 200) {
+            fail("POST /event", &r);
+            free(body);
+            wire_resp_free(&r);
+            goto out;
+        }
+        free(body);
+        wire_resp_free(&r);
+        data = next_event(ws, "data");
+        if (!data)
+            goto out;
+        ev = json_loads(wire_json_str(data, "event"), 0, NULL);
+        printf("  seq %lld: \"%s\"\n",
+               (long long)json_integer_value(json_object_get(ev, "seq")),
+               wire_json_str(ev, "message"));
+        json_decref(ev);
+        json_decref(data);
+    }
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "demo: the events leg failed\n");
+    jwt_release(&jwt);
+    ws_client_free(ws);
+    ws_clients_free(clients);
+    return rc;
+}
+
 int main(void)
 {
     const json_t *pool, *user;
@@ -202,6 +338,19 @@ int main(void)
                                        0),
                         "users"),
         0);
+    {
+        const json_t *key = json_array_get(
+            json_object_get(
+                json_array_get(json_object_get(json_object_get(fixture, "iam"),
+                                               "users"),
+                               0),
+                "accessKeys"),
+            0);
+
+        snprintf(admin_keys, sizeof(admin_keys), "%s:%s",
+                 wire_json_str(key, "accessKeyId") ? wire_json_str(key, "accessKeyId") : "",
+                 wire_json_str(key, "secretAccessKey") ? wire_json_str(key, "secretAccessKey") : "");
+    }
     step("start kaeri");
     if (kaeri_proc_start(&proc, NULL, NULL)) {
         fprintf(stderr, "demo: kaeri did not start\n");
@@ -250,6 +399,8 @@ int main(void)
         printf("\nrefresh token: opaque, %zu characters\n",
                strlen(wire_json_str(tokens,
                                     "AuthenticationResult.RefreshToken")));
+    if (answer_path(tokens))
+        goto out;
     rc = 0;
 out:
     step("stop kaeri");
