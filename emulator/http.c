@@ -238,6 +238,31 @@ void http_reply_aws_rest_error(struct http_req *req, int status,
     va_end(ap);
 }
 
+#define TOO_LARGE_MESSAGE                                                      \
+    "Request body is larger than the configured limit of %zu bytes"
+
+void http_reply_too_large(struct http_req *req)
+{
+    if (http_req_header(req, "x-amz-target"))
+        http_reply_aws_json_error(req, 413, "RequestEntityTooLargeException",
+                                  TOO_LARGE_MESSAGE, req->body.max);
+    else
+        http_reply_aws_rest_error(req, 413, "RequestEntityTooLargeException",
+                                  TOO_LARGE_MESSAGE, req->body.max);
+}
+
+bool http_req_declared_too_large(const struct http_req *req)
+{
+    const char *cl = http_req_header(req, "content-length");
+    char *end;
+    unsigned long long n;
+
+    if (!cl)
+        return false;
+    n = strtoull(cl, &end, 10);
+    return *end == '\0' && n > req->body.max;
+}
+
 void http_xml_escape(struct buf *out, const char *s)
 {
     for (; *s; s++) {

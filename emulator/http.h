@@ -144,6 +144,15 @@ void http_reply_aws_query_error(struct http_req *req, int status,
                                 const char *code, const char *fmt, ...)
     KAERI_PRINTF(4, 5);
 
+/*
+ * 413 for a body over the request's cap, in the shape the client's
+ * protocol expects (JSON 1.1 when it sent X-Amz-Target, else rest-json),
+ * for every transport alike.
+ */
+void http_reply_too_large(struct http_req *req);
+/* Does the request declare a Content-Length over its body cap? */
+bool http_req_declared_too_large(const struct http_req *req);
+
 /* Append 's' to 'out' with XML's five special characters escaped. */
 void http_xml_escape(struct buf *out, const char *s);
 

@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -38,6 +39,28 @@ struct net_accept {
     int listen_fd;
     struct pending *pending; /* undecided connections */
 };
+
+bool net_is_loopback(const struct sockaddr *sa)
+{
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                                   0, 0, 0, 0, 0xff, 0xff};
+
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
+        return !memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) &&
+               in6->sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
 
 static void pending_close(struct pending *p, bool close_fd)
 {

@@ -12,7 +12,9 @@
 #include "net_h2.h"
 #include "net_mhd.h"
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct net_accept;
 
@@ -27,6 +29,9 @@ struct net_accept *net_accept_start(struct loop *loop, const char *host,
  */
 int net_listen(const char *host, uint16_t port, uint16_t *bound_port,
                struct kaeri_error *err);
+
+/* Is 'sa' a loopback peer (127.0.0.0/8, ::1, or ::ffff:127.x.y.z)? */
+bool net_is_loopback(const struct sockaddr *sa);
 
 /* Stop accepting and close connections not yet handed over. NULL ok. */
 void net_accept_stop(struct net_accept *a);

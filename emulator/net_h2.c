@@ -36,6 +36,7 @@
 #include "alloc.h"
 #include "http.h"
 #include "log.h"
+#include "net_accept.h"
 #include "router.h"
 
 #include <arpa/inet.h>
@@ -206,31 +207,6 @@ static void stream_add_header(struct h2_stream *st, const char *name,
     http_req_add_header(req, name, name_len, value, value_len);
 }
 
-/* 413 as net_mhd.c sends it: AWS's shape for the client's protocol. */
-#define TOO_LARGE_MESSAGE \
-    "Request body is larger than the configured limit of %zu bytes"
-
-static void reply_too_large(struct http_req *req)
-{
-    if (http_req_header(req, "x-amz-target"))
-        http_reply_aws_json_error(req, 413, "RequestEntityTooLargeException",
-                                  TOO_LARGE_MESSAGE, req->body.max);
-    else
-        http_reply_aws_rest_error(req, 413, "RequestEntityTooLargeException",
-                                  TOO_LARGE_MESSAGE, req->body.max);
-}
-
-static bool declared_too_large(const struct http_req *req)
-{
-    const char *cl = http_req_header(req, "content-length");
-    char *end;
-    unsigned long long n;
-
-    if (!cl)
-        return false;
-    n = strtoull(cl, &end, 10);
-    return *end == '\0' && n > req->body.max;
-}
 
 /*
  * The request's header block is complete: decide whether it can be served
@@ -245,7 +221,7 @@ static void stream_headers_done(struct h2_stream *st)
         st->refusal = H2_HEADERS_TOO_LARGE;
     else if (!req->method || !req->path)
         st->refusal = H2_NO_REQUEST_LINE;
-    else if (declared_too_large(req))
+    else if (http_req_declared_too_large(req))
         st->refusal = H2_BODY_TOO_LARGE;
 }
 
@@ -276,7 +252,7 @@ static void stream_request_done(struct h2_stream *st)
                                   "Request without :method or :path");
         break;
     case H2_BODY_TOO_LARGE:
-        reply_too_large(req);
+        http_reply_too_large(req);
         break;
     }
 }
@@ -736,27 +712,6 @@ static void on_flush(void *ctx)
 }
 
 /* The same test as net_mhd.c's: loopback peers may call admin routes. */
-static bool is_loopback(const struct sockaddr *sa)
-{
-    if (!sa)
-        return false;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
-                                                   0, 0, 0, 0, 0xff, 0xff};
-
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return true;
-        return !memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) &&
-               in6->sin6_addr.s6_addr[12] == 127;
-    }
-    return false;
-}
 
 void net_h2_adopt(struct net_h2 *h2, int fd, const struct sockaddr *addr,
                   socklen_t addr_len)
@@ -771,7 +726,7 @@ void net_h2_adopt(struct net_h2 *h2, int fd, const struct sockaddr *addr,
     (void)addr_len;
     c->h2 = h2;
     c->fd = fd;
-    c->peer_loopback = is_loopback(addr);
+    c->peer_loopback = net_is_loopback(addr);
     loop_timer_init(&c->idle, on_idle, c);
     if (nghttp2_session_server_new2(&c->session, h2->callbacks, c,
                                     h2->option) ||

@@ -311,10 +311,7 @@ static int on_http(struct lws *wsi, struct http_pss *pss, const char *path)
     }
     length = declared_length(wsi);
     if (length > (long long)the_net->max_body) {
-        http_reply_aws_rest_error(req, 413, "RequestEntityTooLargeException",
-                                  "Request body is larger than the "
-                                  "configured limit of %zu bytes",
-                                  the_net->max_body);
+        http_reply_too_large(req);
         pss->dispatched = true;
         return 0;
     }
@@ -336,11 +333,7 @@ static void on_body_complete(struct http_pss *pss)
     if (!pss->req || pss->dispatched)
         return;
     if (pss->too_large) {
-        http_reply_aws_rest_error(pss->req, 413,
-                                  "RequestEntityTooLargeException",
-                                  "Request body is larger than the "
-                                  "configured limit of %zu bytes",
-                                  the_net->max_body);
+        http_reply_too_large(pss->req);
         pss->dispatched = true;
         return;
     }

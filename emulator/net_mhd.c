@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "http.h"
 #include "log.h"
+#include "net_accept.h"
 #include "router.h"
 
 #include <arpa/inet.h>
@@ -168,27 +169,6 @@ static const struct http_transport mhd_transport = {
     .stream_push = transport_stream_push,
 };
 
-static bool is_loopback(const struct sockaddr *sa)
-{
-    if (!sa)
-        return false;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
-                                                   0, 0, 0, 0, 0xff, 0xff};
-
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return true;
-        return !memcmp(in6->sin6_addr.s6_addr, v4mapped, 12) &&
-               in6->sin6_addr.s6_addr[12] == 127;
-    }
-    return false;
-}
 
 /* MHD_OPTION_URI_LOG_CALLBACK: the raw request target, before parsing. */
 static void *on_request_start(void *cls, const char *uri,
@@ -205,7 +185,7 @@ static void *on_request_start(void *cls, const char *uri,
     c->req->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
     c->req->query = xstrdup(q ? q + 1 : "");
     info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    c->req->peer_loopback = info && is_loopback(info->client_addr);
+    c->req->peer_loopback = info && net_is_loopback(info->client_addr);
     return c;
 }
 
@@ -220,31 +200,6 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-/* 413 without reading the body: AWS's shape for the client's protocol. */
-#define TOO_LARGE_MESSAGE                                                      \
-    "Request body is larger than the configured limit of %zu bytes"
-
-static void reply_too_large(struct http_req *req)
-{
-    if (http_req_header(req, "x-amz-target"))
-        http_reply_aws_json_error(req, 413, "RequestEntityTooLargeException",
-                                  TOO_LARGE_MESSAGE, req->body.max);
-    else
-        http_reply_aws_rest_error(req, 413, "RequestEntityTooLargeException",
-                                  TOO_LARGE_MESSAGE, req->body.max);
-}
-
-static bool declared_too_large(const struct http_req *req)
-{
-    const char *cl = http_req_header(req, "content-length");
-    char *end;
-    unsigned long long n;
-
-    if (!cl)
-        return false;
-    n = strtoull(cl, &end, 10);
-    return *end == '\0' && n > req->body.max;
-}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
                                   const char *url, const char *method,
@@ -266,8 +221,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         c->headers_read = true;
         req->method = xstrdup(method);
         MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, req);
-        if (declared_too_large(req)) {
-            reply_too_large(req);
+        if (http_req_declared_too_large(req)) {
+            http_reply_too_large(req);
             return queue_reply(c); /* MHD closes without reading the body */
         }
         return MHD_YES;
@@ -275,7 +230,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
     if (*upload_size) { /* 2: a piece of the body */
         if (req->state == HTTP_REQ_RECEIVING &&
             buf_add(&req->body, upload, *upload_size))
-            reply_too_large(req); /* queued when the body ends */
+            http_reply_too_large(req); /* queued when the body ends */
         *upload_size = 0;
         return MHD_YES;
     }
