@@ -202,6 +202,18 @@ static void test_endpoints_name_the_ca(void **state)
                         proc.events);
     assert_string_equal(json_string_value(json_object_get(j, "realtime")),
                         proc.realtime);
+    {
+        json_t *api = json_array_get(json_object_get(j, "eventApis"), 0);
+
+        assert_string_equal(json_string_value(json_object_get(api, "apiKey")),
+                            "da2-kaeriapikey000000000000001");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(api, "namespaces"),
+                                             0)),
+            "bedrock-stream-response");
+        assert_string_equal(json_string_value(json_object_get(api, "http")),
+                            proc.events);
+    }
     json_decref(j);
     wire_resp_free(&r);
 }
