@@ -306,8 +306,18 @@ static int mhd_prepare(void *ctx)
         m->run_pending = false;
         MHD_run(m->daemon);
     }
-    if (MHD_get_timeout(m->daemon, &timeout) != MHD_YES)
-        return -1;
+    /*
+     * A timeout of 0 means MHD has work now (a content reader just gave it
+     * stream bytes, a queued reply): run it here, bounded, rather than wait
+     * for a socket event that may never come.
+     */
+    for (int i = 0; i < 16; i++) {
+        if (MHD_get_timeout(m->daemon, &timeout) != MHD_YES)
+            return -1;
+        if (timeout > 0)
+            break;
+        MHD_run(m->daemon);
+    }
     return timeout > 60000 ? 60000 : (int)timeout;
 }
 

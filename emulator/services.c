@@ -5,6 +5,7 @@
  */
 #include "services.h"
 #include "svc_admin.h"
+#include "svc_bedrock.h"
 #include "svc_cognito.h"
 #include "svc_events.h"
 #include "svc_identity.h"
@@ -18,6 +19,7 @@ const struct service *const services[] = {
     &svc_identity,
     &svc_sts,
     &svc_events,
+    &svc_bedrock,
     &svc_admin_fallback,
     NULL,
 };
