@@ -4,9 +4,12 @@
 #include "buf.h"
 #include "alloc.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char empty[1];
 
@@ -122,4 +125,45 @@ void buf_consume(struct buf *b, size_t n)
     memmove(b->data, b->data + n, b->len - n);
     b->len -= n;
     b->data[b->len] = '\0';
+}
+
+enum kaeri_err buf_read_file(struct buf *b, const char *path,
+                             struct kaeri_error *err)
+{
+    char chunk[4096];
+    enum kaeri_err rc = KAERI_OK;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return KAERI_ERR_NOT_FOUND;
+        return kaeri_fail(err, KAERI_ERR_IO, path, "cannot open: %s",
+                          strerror(errno));
+    }
+    for (;;) {
+        ssize_t got = read(fd, chunk, sizeof(chunk));
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = kaeri_fail(err, KAERI_ERR_IO, path, "cannot read: %s",
+                            strerror(errno));
+            break;
+        }
+        if (got == 0)
+            break;
+        if (buf_add(b, chunk, (size_t)got)) {
+            /* volatile stores, so the wipe is not optimised away */
+            for (volatile char *v = b->data; v < b->data + b->len; v++)
+                *v = 0;
+            buf_reset(b);
+            rc = KAERI_ERR_LIMIT;
+            break;
+        }
+    }
+    for (volatile char *v = chunk; v < chunk + sizeof(chunk); v++)
+        *v = 0;
+    close(fd);
+    return rc;
 }

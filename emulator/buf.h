@@ -39,6 +39,16 @@ enum kaeri_err buf_printf(struct buf *b, const char *fmt, ...)
     KAERI_PRINTF(2, 3);
 enum kaeri_err buf_vprintf(struct buf *b, const char *fmt,
                                             va_list ap) KAERI_PRINTF(2, 0);
+/*
+ * Append the file at 'path' to 'b'. KAERI_ERR_NOT_FOUND when it does not
+ * exist (nothing else is: callers create files only then, never over one
+ * they could not read); KAERI_ERR_IO, with 'err' filled, when it cannot be
+ * opened or read; KAERI_ERR_LIMIT when it is larger than the ceiling, with
+ * what was read wiped (files read this way hold keys) and 'b' emptied.
+ */
+KAERI_MUST_CHECK enum kaeri_err buf_read_file(struct buf *b, const char *path,
+                                              struct kaeri_error *err);
+
 /* Drop the first 'n' bytes (a consumed prefix of an output queue). */
 void buf_consume(struct buf *b, size_t n);
 

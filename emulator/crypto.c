@@ -221,38 +221,12 @@ enum kaeri_err crypto_key_from_pem(const char *pem, size_t len,
 static enum kaeri_err read_pem_file(const char *path, struct buf *pem,
                                     struct kaeri_error *err)
 {
-    char chunk[4096];
-    enum kaeri_err rc = KAERI_OK;
-    int fd;
+    enum kaeri_err rc = buf_read_file(pem, path, err);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return KAERI_ERR_NOT_FOUND;
-        return kaeri_fail(err, KAERI_ERR_IO, path, "cannot open: %s",
-                          strerror(errno));
-    }
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = kaeri_fail(err, KAERI_ERR_IO, path, "cannot read: %s",
-                            strerror(errno));
-            break;
-        }
-        if (got == 0)
-            break;
-        if (buf_add(pem, chunk, (size_t)got)) {
-            rc = kaeri_fail(err, KAERI_ERR_INVALID, path,
-                            "larger than %zu bytes, not a PEM key",
-                            PEM_FILE_MAX);
-            break;
-        }
-    }
-    crypto_wipe(chunk, sizeof(chunk));
-    close(fd);
+    if (rc == KAERI_ERR_LIMIT)
+        return kaeri_fail(err, KAERI_ERR_INVALID, path,
+                          "larger than %zu bytes, not a PEM key",
+                          PEM_FILE_MAX);
     return rc;
 }
 

@@ -157,38 +157,9 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 static enum kaeri_err read_file(const char *path, struct buf *b,
                                 struct kaeri_error *err)
 {
-    char chunk[4096];
-    enum kaeri_err rc = KAERI_OK;
-    int fd;
+    enum kaeri_err rc = buf_read_file(b, path, err);
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return KAERI_OK;
-        return kaeri_fail(err, KAERI_ERR_IO, path, "cannot open: %s",
-                          strerror(errno));
-    }
-    for (;;) {
-        ssize_t got = read(fd, chunk, sizeof(chunk));
-
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = kaeri_fail(err, KAERI_ERR_IO, path, "cannot read: %s",
-                            strerror(errno));
-            break;
-        }
-        if (got == 0)
-            break;
-        if (buf_add(b, chunk, (size_t)got)) {
-            OPENSSL_cleanse(b->data, b->len);
-            buf_reset(b);
-            break;
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof(chunk));
-    close(fd);
-    return rc;
+    return rc == KAERI_ERR_NOT_FOUND || rc == KAERI_ERR_LIMIT ? KAERI_OK : rc;
 }
 
 /*
